@@ -1,0 +1,78 @@
+"""The one place that decides a run's scale, dataset and folders.
+
+Notebooks and tests read ``settings()``; environment variables choose:
+
+- ``COURSE_SCALE``: ``quick`` (default: CI and offline learners) or ``full``.
+- ``COURSE_DATASET``: ``embedded`` (default), a registered real dataset
+  (``flowers``, ``stanford_dogs``, ``cats_vs_dogs``, ``lfw``) or a path to a
+  class-per-folder directory of your own.
+- ``COURSE_DATA_DIR``, ``COURSE_LOGS_DIR``, ``COURSE_RESULTS_DIR``: where datasets,
+  profiler traces and measured results go (default: beside the notebooks).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a run is: everything a notebook sizes by."""
+
+    name: str
+    image_size: int  # square side the model sees, in pixels
+    batch_size: int
+    epochs: int
+    model: str  # a name understood by helpers.models.build_model
+    embedded_size: str  # which embedded dataset "embedded" means: "quick" or "bench"
+    profile_steps: tuple[int, int]  # first and last training step traced, after warm-up
+    bench_batches: int  # batches timed when measuring input-only throughput
+
+
+SCALES = {
+    "quick": Scale("quick", image_size=128, batch_size=32, epochs=2, model="small_cnn",
+                   embedded_size="quick", profile_steps=(4, 8), bench_batches=15),
+    "full": Scale("full", image_size=224, batch_size=32, epochs=5, model="efficientnetb3",
+                  embedded_size="bench", profile_steps=(10, 20), bench_batches=60),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The scale and dataset a run uses, and the folders it writes to."""
+
+    scale: Scale
+    dataset: str
+    data_dir: Path
+    logs_dir: Path
+    results_dir: Path
+
+
+def _folder(variable: str, default: str) -> Path:
+    return Path(os.environ.get(variable) or ROOT / default).expanduser()
+
+
+def settings() -> Settings:
+    """Read the run's settings from the environment (defaults run offline)."""
+    scale_name = os.environ.get("COURSE_SCALE", "quick").strip().lower()
+    if scale_name not in SCALES:
+        raise ValueError(f"COURSE_SCALE={scale_name!r}: choose one of {', '.join(SCALES)}")
+    return Settings(
+        scale=SCALES[scale_name],
+        dataset=os.environ.get("COURSE_DATASET", "").strip() or "embedded",
+        data_dir=_folder("COURSE_DATA_DIR", "data"),
+        logs_dir=_folder("COURSE_LOGS_DIR", "logs"),
+        results_dir=_folder("COURSE_RESULTS_DIR", "results"),
+    )
+
+
+def shown(path: Path | str) -> str:
+    """A path as a reader should see it: relative to the course, never a machine's home."""
+    path = Path(path).resolve()
+    for base, label in ((ROOT, ""), (Path.home(), "~/")):
+        if path.is_relative_to(base):
+            return label + path.relative_to(base).as_posix()
+    return path.as_posix()

@@ -1,0 +1,132 @@
+"""What a folder of images really holds, found without changing it.
+
+``scan_folder`` opens every file the way a pipeline would: the header with Pillow
+(format, size, colour mode) and a full decode with ``tf.io.decode_image``, the
+decoder the course's pipelines use. Files that will not decode are listed with the
+reason; files a pipeline never looks at (``.DS_Store``, ``Thumbs.db``, notes) are
+listed as ignored; everything else is good and usable.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from helpers.config import shown
+from helpers.datasets import IMAGE_EXTENSIONS, class_names
+
+# Pillow's name for a format, and the extensions that honestly carry it.
+_EXTENSIONS_OF = {"JPEG": {".jpg", ".jpeg"}, "PNG": {".png"}, "GIF": {".gif"}, "BMP": {".bmp"}}
+_MODE_NOTES = {"CMYK": "CMYK", "L": "grayscale", "LA": "grayscale", "RGBA": "alpha channel",
+               "P": "palette", "I;16": "16-bit"}
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One file in a class folder and what decoding it showed."""
+
+    path: Path
+    label: str
+    size_bytes: int
+    format: str | None = None  # as Pillow names it, None if unrecognised
+    width: int = 0
+    height: int = 0
+    notes: tuple[str, ...] = ()  # harmless surprises: "PNG named .jpg", "CMYK", ...
+    problem: str | None = None  # why it will not decode; None for a good image
+
+
+@dataclass
+class ScanReport:
+    """A folder's good images, the files that will not decode, and the files no pipeline reads."""
+
+    root: Path
+    classes: list[str]
+    good: list[ImageFile] = field(default_factory=list)
+    bad: list[ImageFile] = field(default_factory=list)
+    ignored: list[Path] = field(default_factory=list)
+
+    def per_class(self) -> dict[str, int]:
+        """Good images per class, every class listed (an empty one shows 0)."""
+        counts = Counter(f.label for f in self.good)
+        return {name: counts[name] for name in self.classes}
+
+    def skipped(self) -> Counter:
+        """How many bad files there are for each reason."""
+        return Counter(_reason_kind(f.problem) for f in self.bad)
+
+    def good_files(self) -> tuple[list[str], list[int]]:
+        """Paths and integer labels (index in ``classes``) of the good images, for a pipeline."""
+        index = {name: i for i, name in enumerate(self.classes)}
+        return [str(f.path) for f in self.good], [index[f.label] for f in self.good]
+
+    def __str__(self) -> str:
+        lines = [f"{shown(self.root)}: {len(self.good)} good images in {len(self.classes)} classes, "
+                 f"{len(self.bad)} will not decode, {len(self.ignored)} other files ignored"]
+        lines += [f"  {name:<20} {count:>6}" for name, count in self.per_class().items()]
+        notes = Counter(note for f in self.good for note in f.notes)
+        if notes:
+            lines.append("  decodes, but worth knowing: " + ", ".join(f"{n} {k}" for k, n in sorted(notes.items())))
+        lines += [f"  skipped {f.path.relative_to(self.root).as_posix()}: {f.problem}" for f in self.bad]
+        lines += [f"  ignored {p.relative_to(self.root).as_posix()}" for p in self.ignored]
+        return "\n".join(lines)
+
+
+def scan_folder(root: Path | str, progress: bool = True) -> ScanReport:
+    """Inspect every file under each class folder of ``root``; nothing is changed."""
+    root = Path(root)
+    classes = class_names(root)
+    report = ScanReport(root, classes)
+    files = [(path, name) for name in classes for path in sorted((root / name).rglob("*")) if path.is_file()]
+    candidates = [(path, name) for path, name in files if path.suffix.lower() in IMAGE_EXTENSIONS]
+    report.ignored = [path for path, name in files if path.suffix.lower() not in IMAGE_EXTENSIONS]
+    with ThreadPoolExecutor() as pool:  # TensorFlow's decode releases the GIL
+        checked = pool.map(lambda item: inspect_file(*item), candidates)
+        for image in tqdm(checked, total=len(candidates), desc="scan", unit="file", disable=not progress):
+            (report.bad if image.problem else report.good).append(image)
+    return report
+
+
+def inspect_file(path: Path, label: str) -> ImageFile:
+    """Header facts from Pillow and the verdict of a full TensorFlow decode."""
+    import tensorflow as tf
+
+    data = path.read_bytes()
+    if not data:
+        return ImageFile(path, label, 0, problem="empty file")
+    header = _header(path)
+    try:
+        tf.io.decode_image(data, channels=3, expand_animations=False)
+    except tf.errors.InvalidArgumentError as error:
+        kind = f"corrupt or truncated {header['format']}" if header.get("format") else "not an image"
+        return ImageFile(path, label, len(data), problem=f"{kind}: {_tf_message(error)}", **header)
+    return ImageFile(path, label, len(data), **header)
+
+
+def _header(path: Path) -> dict:
+    try:
+        with Image.open(path) as image:
+            notes = []
+            if path.suffix.lower() not in _EXTENSIONS_OF.get(image.format, {path.suffix.lower()}):
+                notes.append(f"{image.format} named {path.suffix}")
+            if image.mode in _MODE_NOTES:
+                notes.append(_MODE_NOTES[image.mode])
+            if getattr(image, "n_frames", 1) > 1:
+                notes.append("animated (first frame used)")
+            return {"format": image.format, "width": image.width, "height": image.height, "notes": tuple(notes)}
+    except OSError:  # Pillow does not recognise it; the decode will say more
+        return {}
+
+
+def _tf_message(error: Exception) -> str:
+    """TensorFlow's message without the op and device decoration."""
+    text = re.sub(r"\{\{.*?\}\}\s*", "", str(error))
+    return re.sub(r"\s*\[Op:.*$", "", text, flags=re.S).strip()
+
+
+def _reason_kind(problem: str | None) -> str:
+    return (problem or "").split(":")[0]

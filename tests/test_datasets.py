@@ -1,0 +1,138 @@
+"""Choosing a dataset, and downloads served by a real HTTP server on 127.0.0.1."""
+from __future__ import annotations
+
+import hashlib
+import http.server
+import socket
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from helpers.datasets import COMPLETE_MARKER, DatasetUnavailable, RealDataset, dataset_dir, download_dataset
+
+
+@pytest.fixture
+def archive(tmp_path, quick_dataset) -> Path:
+    """A .tgz laid out like flower_photos.tgz: a top folder of class folders and a stray file."""
+    path = tmp_path / "photos.tgz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name in ("disc", "star"):
+            for image in sorted((quick_dataset / name).glob("*.jpg"))[:5]:
+                tar.add(image, f"photos/{name}/{image.name}")
+        tar.add(quick_dataset / "manifest.json", "photos/LICENSE.txt")
+    return path
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    """Serves one archive; ``drop_after`` bytes cuts the connection mid-transfer."""
+
+    def __init__(self, payload: bytes, drop_after: int | None = None):
+        self.payload, self.drop_after, self.requests = payload, drop_after, 0
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        server = self.server
+        server.requests += 1
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(server.payload)))
+        self.end_headers()
+        self.wfile.write(server.payload[: server.drop_after])
+        self.wfile.flush()
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(payload: bytes, drop_after: int | None = None) -> _Server:
+        server = _Server(payload, drop_after)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _spec(url: str, data: bytes, **overrides) -> RealDataset:
+    fields = dict(name="photos", url=url, sha256=hashlib.sha256(data).hexdigest(), archive_root="photos",
+                  classes=2, images=10, about="test archive")
+    return RealDataset(**{**fields, **overrides})
+
+
+def _url(server: _Server) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/photos.tgz"
+
+
+def test_good_archive_is_verified_extracted_and_reused(archive, serve, tmp_path):
+    data = archive.read_bytes()
+    server = serve(data)
+    spec = _spec(_url(server), data)
+
+    folder = download_dataset(spec, tmp_path / "data")
+
+    assert folder == tmp_path / "data" / "photos"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["disc", "star"]
+    assert len(list(folder.rglob("*.jpg"))) == 10 and (folder / COMPLETE_MARKER).is_file()
+    assert download_dataset(spec, tmp_path / "data") == folder and server.requests == 1
+
+
+def test_connection_dropped_midway_leaves_nothing_and_a_retry_succeeds(archive, serve, tmp_path):
+    data = archive.read_bytes()
+    broken = serve(data, drop_after=len(data) // 2)
+
+    with pytest.raises(DatasetUnavailable, match="Could not download photos"):
+        download_dataset(_spec(_url(broken), data), tmp_path / "data")
+    assert not (tmp_path / "data" / "photos").exists()
+    assert not list((tmp_path / "data" / "downloads").iterdir())
+
+    assert download_dataset(_spec(_url(serve(data)), data), tmp_path / "data").is_dir()
+
+
+def test_wrong_checksum_removes_the_download_and_says_so(archive, serve, tmp_path):
+    data = archive.read_bytes()
+    spec = _spec(_url(serve(data)), data, sha256="0" * 64)
+
+    with pytest.raises(DatasetUnavailable, match="checksum"):
+        download_dataset(spec, tmp_path / "data")
+    assert not list((tmp_path / "data" / "downloads").iterdir())
+    assert not (tmp_path / "data" / "photos").exists()
+
+
+def test_server_down_names_the_offline_alternatives(archive, tmp_path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = archive.read_bytes()
+
+    with pytest.raises(DatasetUnavailable, match="COURSE_DATASET=embedded") as error:
+        download_dataset(_spec(f"http://127.0.0.1:{port}/photos.tgz", data), tmp_path / "data")
+    assert "your/images" in str(error.value)
+
+
+def test_unexpected_counts_leave_no_dataset_behind(archive, serve, tmp_path):
+    data = archive.read_bytes()
+    with pytest.raises(DatasetUnavailable, match="holds 2 classes and 10 images"):
+        download_dataset(_spec(_url(serve(data)), data, images=11), tmp_path / "data")
+    assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["downloads"]
+
+
+def test_selector_takes_the_embedded_name_or_a_folder_of_class_folders(quick_dataset, tmp_path, monkeypatch):
+    assert dataset_dir() == quick_dataset
+    assert dataset_dir("embedded-quick") == quick_dataset
+    monkeypatch.setenv("COURSE_DATASET", str(quick_dataset))
+    assert dataset_dir() == quick_dataset
+    with pytest.raises(ValueError, match="holds no class folders"):
+        dataset_dir(str(tmp_path))
+    with pytest.raises(ValueError, match="flowers"):
+        dataset_dir("no-such-dataset")

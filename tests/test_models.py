@@ -1,0 +1,34 @@
+"""Every model the course trains builds offline, and a failed weights download says what to do."""
+from __future__ import annotations
+
+import pytest
+
+from helpers.models import MODEL_NAMES, PretrainedWeightsUnavailable, build_model
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_builds_without_weights_and_predicts_one_logit_per_class(name):
+    import numpy as np
+
+    model = build_model(name, num_classes=5, image_size=64, weights=None)
+    logits = model.predict(np.full((2, 64, 64, 3), 128.0, np.float32), verbose=0)
+    assert logits.shape == (2, 5)
+
+
+def test_a_backbone_built_from_scratch_trains_all_its_layers():
+    scratch = build_model("mobilenetv2", num_classes=3, image_size=64, weights=None)
+    assert all(layer.trainable for layer in scratch.layers)
+
+
+def test_unfetchable_weights_give_a_clear_error(monkeypatch):
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr("keras.src.utils.file_utils.get_file", offline)
+    with pytest.raises(PretrainedWeightsUnavailable, match="weights=None"):
+        build_model("efficientnetb0", num_classes=3, image_size=64)
+
+
+def test_unknown_model_lists_the_choices():
+    with pytest.raises(ValueError, match="small_cnn"):
+        build_model("resnet9000", num_classes=3, image_size=64)
