@@ -6,7 +6,7 @@ import hashlib
 import pytest
 
 from helpers.scan import scan_folder
-from messy import make_messy_folder
+from helpers.messy import make_messy_folder
 
 
 @pytest.fixture(scope="module")

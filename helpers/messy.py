@@ -1,7 +1,8 @@
-"""A class-per-folder dataset with what real folders hold, and the list of its good files.
+"""A messy class-per-folder dataset, as real folders are, that knows which files are good.
 
-Built from a few embedded images plus truncated, empty and mislabelled files, odd
-colour modes and formats, awkward names, and the litter operating systems leave.
+Built from a few images of a clean dataset plus truncated, empty and mislabelled files,
+odd colour modes and formats, awkward names, and the litter operating systems leave.
+Notebooks point their loaders at it to show what breaks; tests check nothing good is lost.
 """
 from __future__ import annotations
 

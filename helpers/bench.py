@@ -1,0 +1,83 @@
+"""Benchmark: the decode ceiling, a plain tf.data pipeline and ImageDataGenerator, side by side.
+
+    python -m helpers.bench                                     # embedded-bench, 224 px, batches of 32
+    python -m helpers.bench --dataset embedded-quick --batches 5
+
+All three are measured in one process, input only (no model), and reported in images/s
+and as a percentage of the decode ceiling. It prints figures and asserts nothing:
+how fast is fast depends on the machine.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import tensorflow as tf
+
+from helpers.config import SCALES
+from helpers.datasets import class_names, dataset_dir, image_files
+from helpers.measure import (WARMUP_BATCHES, Throughput, decode_and_resize, decode_ceiling,
+                             percent_of_ceiling, throughput)
+
+DEFAULTS = SCALES["full"]  # the benchmark measures at the full scale's image and batch size
+
+
+def plain_pipeline(root: Path, image_size: int, batch_size: int) -> tf.data.Dataset:
+    """tf.data at its plainest: list files, read + decode + resize in parallel, batch, prefetch."""
+    index = {name: i for i, name in enumerate(class_names(root))}
+    paths, labels = zip(*((str(path), index[name]) for path, name in image_files(root)))
+    return (tf.data.Dataset.from_tensor_slices((list(paths), list(labels)))
+            .repeat()  # as many batches as asked for, like ImageDataGenerator
+            .map(lambda path, label: (decode_and_resize(tf.io.read_file(path), image_size), label),
+                 num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def image_data_generator(root: Path, image_size: int,
+                         batch_size: int) -> tf.keras.preprocessing.image.DirectoryIterator:
+    """The legacy (deprecated) Keras way: ImageDataGenerator.flow_from_directory, resizing only."""
+    return tf.keras.preprocessing.image.ImageDataGenerator().flow_from_directory(
+        root, target_size=(image_size, image_size), color_mode="rgb", class_mode="sparse",
+        batch_size=batch_size)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Measure and print the three throughputs and how tf.data compares with ImageDataGenerator."""
+    args = _parser().parse_args(argv)
+    root = dataset_dir(args.dataset)
+    timing = {"batches": args.batches, "warmup": args.warmup}
+    sizes = (root, args.image_size, args.batch_size)
+    print(f"{args.dataset}: {len(image_files(root)):,} images at {args.image_size} px in batches of "
+          f"{args.batch_size}; {args.batches} batches timed after {args.warmup} warm-up; "
+          f"{os.cpu_count()} cores; TensorFlow {tf.__version__}")
+    ceiling = decode_ceiling(*sizes, label="decode ceiling", **timing)
+    _report("decode ceiling (in-memory JPEGs, all cores)", ceiling, ceiling)
+    plain = throughput(plain_pipeline(*sizes), label="tf.data", **timing)
+    _report("tf.data (parallel map, prefetch)", plain, ceiling)
+    legacy = throughput(image_data_generator(*sizes), label="ImageDataGenerator", **timing)
+    _report("ImageDataGenerator.flow_from_directory", legacy, ceiling)
+    print(f"tf.data / ImageDataGenerator: {plain.images_per_second / legacy.images_per_second:.1f}x")
+
+
+def _report(name: str, measured: Throughput, ceiling: Throughput) -> None:
+    print(f"{name:<44} {measured.images_per_second:>8,.0f} images/s  "
+          f"{percent_of_ceiling(measured, ceiling):>4.0f} % of ceiling", flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="embedded-bench",
+                        help="embedded-quick, embedded-bench, a real dataset's name or a folder (default: %(default)s)")
+    parser.add_argument("--image-size", type=int, default=DEFAULTS.image_size, help="pixels (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
+    parser.add_argument("--batches", type=int, default=DEFAULTS.bench_batches,
+                        help="batches timed per pipeline (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=WARMUP_BATCHES,
+                        help="batches run before timing starts (default: %(default)s)")
+    return parser
+
+
+if __name__ == "__main__":
+    main()

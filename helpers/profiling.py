@@ -1,0 +1,330 @@
+"""See where a training step waits: capture a profile, summarise it, draw it.
+
+Capture: ``StepProfiler`` traces training steps ``first..last`` (counted from 0, so
+warm-up and tracing of the step function stay outside) into ``logs/<notebook>/<run>/``,
+as a Keras callback or around a custom training loop. ``tensorboard --logdir
+logs/<notebook>`` lists every capture in its Profile tab.
+
+Each traced step carries a root step marker (``_r=1``): that is what xprof needs to
+measure steps. Keras 3's ``TensorBoard(profile_batch=...)`` marks its batches without
+it, which is why the Profile tab then says "No step time measured".
+
+Summary: ``summarize`` reads the capture's trace events (through xprof's trace-viewer
+converter) and measures how long each step waited for its next batch
+(``IteratorGetNextOp::DoCompute``, or the ``next batch`` span a custom loop marks), ranks
+the ``tf.data`` stages (``Iterator::*``) by self time, and notices when the batches come
+from Python: ``model.fit`` turns a Python generator or a ``PyDataset`` such as
+``ImageDataGenerator().flow_from_directory(...)`` into an ``Iterator::Generator`` stage
+that runs the Python code inside a ``PyFunc`` op.
+
+Picture: ``plot_timeline`` draws a few steps, computing vs waiting, above what the input
+pipeline (and any accelerator) was doing meanwhile.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, TypeVar
+
+import keras
+import tensorflow as tf
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from xprof.convert import raw_to_tool_data
+
+from helpers.config import settings
+
+STEP_TRACE = "train"  # the trace viewer shows each traced step as "train <n>"
+WAIT_TRACE = "next batch"  # marks a custom loop's fetch, whatever feeds it
+# Where a step blocks for its batch: the iterator op inside a Keras train function
+# (the AsOptional one when steps_per_execution > 1), an eager next(), or a marked fetch.
+WAIT_EVENTS = {"IteratorGetNextOp::DoCompute", "IteratorGetNextAsOptionalOp::DoCompute", WAIT_TRACE}
+STAGE_PREFIX = "Iterator::"
+GENERATOR_STAGE = "Iterator::Generator"  # Dataset.from_generator, so also fit(generator or PyDataset)
+PYTHON_OPS = {"PyFunc", "EagerPyFunc"}  # ops that call Python: generators, numpy_function, py_function
+# Once a fifth of the step goes to waiting, the input pipeline is the thing to fix first.
+INPUT_BOUND_SHARE = 0.2
+COLORS = {"computing": "tab:blue", "waiting for input": "tab:orange",
+          "input pipeline": "tab:green", "device": "tab:purple"}
+
+Batch = TypeVar("Batch")
+Interval = tuple[float, float]  # start and end, in ms from the first traced step
+
+
+class StepProfiler(keras.callbacks.Callback):
+    """Profile training steps ``first..last`` into ``logs_dir/<notebook>/<run>``.
+
+    Pass it to ``model.fit(callbacks=[...])``, or wrap a custom loop's batches:
+    ``for x, y in profiler.trace(dataset): train_step(x, y)``.
+    """
+
+    def __init__(self, notebook: str, run: str, steps: tuple[int, int] | None = None) -> None:
+        super().__init__()
+        self.logdir = settings().logs_dir / notebook / run
+        self.first, self.last = steps or settings().scale.profile_steps
+        self._step = 0
+        self._tracing = False
+        self._open_step = ExitStack()
+
+    # Recording starts a step early and stops a step late: the profiler keeps only work that
+    # starts while it runs, so input work in flight as the window opens would go missing.
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        if self._step == max(self.first - 1, 0):
+            tf.profiler.experimental.start(str(self.logdir))
+            self._tracing = True
+        if self.first <= self._step <= self.last:
+            self._open_step.enter_context(tf.profiler.experimental.Trace(STEP_TRACE, step_num=self._step, _r=1))
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._open_step.close()
+        if self._step == self.last + 1:
+            self.on_train_end()
+        self._step += 1
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._open_step.close()
+        if self._tracing:  # training may end before the last traced step
+            tf.profiler.experimental.stop()
+            self._tracing = False
+
+    def trace(self, batches: Iterable[Batch]) -> Iterator[Batch]:
+        """Yield the batches of a custom loop, each step timed from its fetch to the next fetch."""
+        batches = iter(batches)
+        try:
+            while True:
+                self.on_train_batch_begin(self._step)
+                with tf.profiler.experimental.Trace(WAIT_TRACE):
+                    batch = next(batches, StopIteration)
+                if batch is StopIteration:
+                    return
+                yield batch
+                self.on_train_batch_end(self._step)
+        finally:  # also when the loop breaks early
+            self.on_train_end()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One traced training step."""
+
+    number: int
+    start_ms: float  # from the first traced step's start
+    time_ms: float
+    waits: tuple[Interval, ...]  # when the step was blocked on its next batch
+
+    @property
+    def wait_ms(self) -> float:
+        return sum(end - start for start, end in self.waits)
+
+    @property
+    def wait_share(self) -> float:
+        return self.wait_ms / self.time_ms
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A tf.data stage (``Iterator::Map``...) over the traced steps."""
+
+    name: str
+    self_ms: float  # its own time over the traced steps, its upstream stages left out
+    calls: int
+    asynchronous: bool  # runs its upstream on other threads (Prefetch...): its own time is waiting
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    """Where the traced steps spent their time, read from a capture's trace events."""
+
+    run: str
+    steps: tuple[Step, ...]
+    stages: tuple[Stage, ...]  # most self time first
+    python_ms: float  # over the traced steps, inside ops that run Python for tf.data
+    lanes: Mapping[str, tuple[Interval, ...]]  # busy time of the input pipeline and of each device
+
+    @property
+    def step_ms(self) -> float:
+        return sum(step.time_ms for step in self.steps) / len(self.steps)
+
+    @property
+    def wait_ms(self) -> float:
+        return sum(step.wait_ms for step in self.steps) / len(self.steps)
+
+    @property
+    def wait_share(self) -> float:
+        """Share of the traced time spent waiting for the next batch."""
+        return self.wait_ms / self.step_ms
+
+    @property
+    def bound(self) -> str:
+        """"input-bound" or "compute-bound"."""
+        return "input-bound" if self.wait_share >= INPUT_BOUND_SHARE else "compute-bound"
+
+    @property
+    def python_generator(self) -> bool:
+        """Whether the batches come from a Python generator (or a PyDataset)."""
+        return any(stage.name == GENERATOR_STAGE for stage in self.stages)
+
+    @property
+    def verdict(self) -> str:
+        """One line: input- or compute-bound, and the numbers that say so."""
+        verdict = f"{self.bound}: {self.wait_share:.0%} of each step waits for the next batch " \
+                  f"({self.wait_ms:.1f} of {self.step_ms:.1f} ms)"
+        python_ms = self.python_ms / len(self.steps)
+        if self.bound == "compute-bound" or python_ms < self.wait_ms / 2:
+            return verdict
+        if self.python_generator:
+            return f"{verdict}; the batches come from a Python generator " \
+                   f"({GENERATOR_STAGE} runs {python_ms:.1f} ms of Python per step)"
+        return f"{verdict}; tf.data runs {python_ms:.1f} ms of Python per step (py_function, numpy_function)"
+
+    def __str__(self) -> str:
+        n = len(self.steps)
+        lines = [f"{self.run}: {n} steps traced ({self.steps[0].number}-{self.steps[-1].number})",
+                 " step   time ms   waiting ms   waiting"]
+        lines += [f"{s.number:5d} {s.time_ms:9.1f} {s.wait_ms:12.1f} {s.wait_share:9.0%}" for s in self.steps]
+        if self.stages:
+            lines.append("tf.data stages by self time, ms per step:")
+            lines += [f"  {stage.name:<28} {stage.self_ms / n:8.1f}" + "  (asynchronous: waits for its upstream)"
+                      * stage.asynchronous for stage in self.stages[:5]]
+        if self.python_ms:
+            lines.append(f"Python called by tf.data: {self.python_ms / n:.1f} ms per step")
+        return "\n".join([*lines, f"Verdict: {self.verdict}"])
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # how IPython shows it
+        printer.text(str(self))
+
+
+def summarize(logdir: Path | str) -> StepSummary:
+    """Summarise the newest capture under ``logdir`` (a ``StepProfiler``'s ``logdir``)."""
+    logdir = Path(logdir)
+    events, threads = _trace_events(logdir)
+    markers = [e for e in events if "step_num" in e.args]
+    if not markers:
+        raise ValueError(f"{_run_name(logdir)}: the capture holds no training steps")
+    # Only the steps' window counts, as milliseconds from its start.
+    origin, end = markers[0].start, markers[-1].end
+    events = [e._replace(start=max(e.start, origin) - origin, end=min(e.end, end) - origin)
+              for e in events if e.start < end and e.end > origin]
+    waits = _union((e.start, e.end) for e in events if e.name in WAIT_EVENTS)
+    lanes = {"input pipeline": _union((e.start, e.end) for e in events if e.name.startswith(STAGE_PREFIX))}
+    for device, streams in _device_streams(threads).items():
+        lanes[device] = _union((e.start, e.end) for e in events if e.thread in streams)
+    return StepSummary(
+        run=_run_name(logdir),
+        steps=tuple(Step(int(e.args["step_num"]), e.start, e.end - e.start, _clip(waits, e.start, e.end))
+                    for e in events if "step_num" in e.args),
+        stages=_stages([e for e in events if e.name.startswith(STAGE_PREFIX)]),
+        python_ms=sum(e.end - e.start for e in events if e.name in PYTHON_OPS),
+        lanes=lanes,
+    )
+
+
+def plot_timeline(summary: StepSummary, steps: int = 3) -> Figure:
+    """Draw the first traced steps: computing vs waiting for input, and the other lanes below."""
+    shown = summary.steps[:steps]
+    end = shown[-1].start_ms + shown[-1].time_ms
+    figure = Figure(figsize=(10, 1.2 + 0.5 * (1 + len(summary.lanes))), layout="constrained")
+    ax = figure.add_subplot()
+    for step in shown:
+        ax.broken_barh([(step.start_ms, step.time_ms)], (-0.4, 0.8), color=COLORS["computing"])
+        ax.broken_barh([(s, e - s) for s, e in step.waits], (-0.4, 0.8), color=COLORS["waiting for input"])
+        ax.axvline(step.start_ms, color="black", linewidth=0.8)
+        ax.text(step.start_ms, -0.45, f" step {step.number}", fontsize=8)
+    legend = ["computing", "waiting for input"]
+    for row, (lane, intervals) in enumerate(summary.lanes.items(), start=1):
+        kind = lane if lane in COLORS else "device"
+        ax.broken_barh([(s, e - s) for s, e in _clip(intervals, 0, end)], (row - 0.4, 0.8), color=COLORS[kind])
+        if kind not in legend:
+            legend.append(kind)
+    ax.set_yticks(range(1 + len(summary.lanes)), ["training step", *summary.lanes])
+    ax.set_ylim(len(summary.lanes) + 0.6, -1)  # first lane on top
+    ax.set_xlim(0, end)
+    ax.set_xlabel("ms from the first traced step")
+    ax.set_title(f"{summary.run}: {summary.bound}, {summary.wait_share:.0%} of each step waiting for input",
+                 fontsize=10)
+    ax.legend(handles=[Patch(color=COLORS[kind], label=kind) for kind in legend],
+              loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
+    return figure
+
+
+class _Event(NamedTuple):
+    name: str
+    thread: tuple[int, int]  # process and thread ids
+    start: float
+    end: float
+    args: dict[str, str]
+
+
+def _trace_events(logdir: Path) -> tuple[list[_Event], dict[tuple[int, int], tuple[str, str]]]:
+    """The newest capture's events in time order, and each thread's process and thread names."""
+    captures = sorted(path for path in (logdir / "plugins" / "profile").glob("*") if path.is_dir())
+    if not captures:
+        raise FileNotFoundError(f"{_run_name(logdir)}: no profile captured yet")
+    xplanes = sorted(str(path) for path in captures[-1].glob("*.xplane.pb"))
+    data, _ = raw_to_tool_data.xspace_to_tool_data(xplanes, "trace_viewer", {})
+    if data is None:
+        raise ValueError(f"{_run_name(logdir)}/{captures[-1].name}: xprof could not read the capture")
+    trace = json.loads(data)["traceEvents"]
+    processes = {e["pid"]: e["args"]["name"] for e in trace if e.get("name") == "process_name"}
+    threads = {(e["pid"], e["tid"]): (processes.get(e["pid"], ""), e["args"]["name"])
+               for e in trace if e.get("name") == "thread_name"}
+    events = [_Event(e["name"], (e["pid"], e.get("tid")), e["ts"] / 1000, (e["ts"] + e["dur"]) / 1000,
+                     e.get("args", {})) for e in trace if e.get("ph") == "X"]  # the others are metadata
+    return sorted(events, key=lambda e: (e.start, -e.end)), threads
+
+
+def _device_streams(threads: dict[tuple[int, int], tuple[str, str]]) -> dict[str, set[tuple[int, int]]]:
+    """Accelerator lanes: each device's stream threads (its other lines are derived summaries)."""
+    streams = defaultdict(set)
+    for thread, (process, name) in threads.items():
+        if process.startswith("/device:") and name.startswith("Stream"):
+            streams[process].add(thread)
+    return dict(streams)
+
+
+def _stages(iterators: list[_Event]) -> tuple[Stage, ...]:
+    """Stages by self time: an iterator's time minus that of the iterators it calls on its thread."""
+    self_ms, calls = Counter(), Counter()
+    open_by_thread = defaultdict(list)
+    for event in iterators:  # in time order, callers before callees
+        open_events = open_by_thread[event.thread]
+        while open_events and open_events[-1].end <= event.start:
+            open_events.pop()
+        if open_events:
+            self_ms[open_events[-1].name] -= event.end - event.start
+        self_ms[event.name] += event.end - event.start
+        calls[event.name] += 1
+        open_events.append(event)
+    # A stage whose upstream runs on threads it never runs on itself (Prefetch, ParallelMap...)
+    # spends its own time waiting for that upstream.
+    names, threads = {}, defaultdict(set)
+    for event in iterators:
+        names[event.args.get("id")] = event.name
+        threads[event.args.get("id")].add(event.thread)
+    asynchronous = {names[e.args["parent_id"]] for e in iterators
+                    if e.args.get("parent_id") in names and e.thread not in threads[e.args["parent_id"]]}
+    return tuple(Stage(name, ms, calls[name], name in asynchronous) for name, ms in self_ms.most_common())
+
+
+def _union(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = merged[-1][0], max(end, merged[-1][1])
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def _clip(intervals: tuple[Interval, ...], start: float, end: float) -> tuple[Interval, ...]:
+    return tuple((max(s, start), min(e, end)) for s, e in intervals if s < end and e > start)
+
+
+def _run_name(logdir: Path) -> str:
+    """The capture's folder as TensorBoard's logs root sees it: never a machine's path."""
+    root, path = settings().logs_dir.resolve(), logdir.resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name

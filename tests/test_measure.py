@@ -1,0 +1,84 @@
+"""Throughput counts what it should, the decode ceiling bounds a slow pipeline, the benchmark runs."""
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers.bench import plain_pipeline
+from helpers.config import ROOT
+from helpers.measure import (EpochTimer, decode_ceiling, peak_memory, peak_rss_mib, percent_of_ceiling,
+                             throughput)
+
+
+def paced(batches, pauses):
+    """Yield each batch after its pause: a pipeline of known speed."""
+    for batch, pause in zip(batches, pauses):
+        time.sleep(pause)
+        yield batch
+
+
+def arrays(sizes):
+    return [(np.zeros((size, 4, 4, 3), np.float32), np.zeros(size, np.int32)) for size in sizes]
+
+
+def test_throughput_matches_a_known_pace_and_skips_warm_up():
+    # Slow warm-up batches would drag the figure far below 200 images/s if they were timed.
+    measured = throughput(paced(arrays([10] * 7), [0.4, 0.4] + [0.05] * 5), batches=5, warmup=2)
+    assert (measured.batches, measured.images) == (5, 50)
+    assert 150 < measured.images_per_second <= 205
+    assert "images/s" in str(measured)
+
+
+def test_partial_last_batch_counts_its_real_size():
+    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((50, 4, 4, 3), np.float32)).batch(8)
+    measured = throughput(dataset, batches=100, warmup=1)
+    assert (measured.batches, measured.images) == (6, 42)  # 5 full batches after warm-up, then 2 images
+
+
+def test_data_that_ends_during_warm_up_is_an_error():
+    with pytest.raises(ValueError, match="warm-up"):
+        throughput(arrays([4, 4]), batches=3, warmup=2)
+
+
+def test_decode_ceiling_bounds_a_slowed_pipeline(quick_dataset):
+    timing = {"batches": 4, "warmup": 1}
+    ceiling = decode_ceiling(quick_dataset, image_size=64, batch_size=8, **timing)
+    slowed = throughput(paced(plain_pipeline(quick_dataset, 64, 8), itertools.repeat(0.2)), **timing)
+    assert ceiling.images_per_second > 0
+    assert ceiling.images_per_second >= slowed.images_per_second
+    assert percent_of_ceiling(ceiling, ceiling) == pytest.approx(100)
+
+
+def test_epoch_timer_collects_one_duration_per_epoch():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    timer = EpochTimer()
+    model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0, callbacks=[timer])
+    assert len(timer.seconds) == 3 and all(s > 0 for s in timer.seconds)
+
+
+def test_peak_memory_covers_what_the_block_held():
+    with peak_memory() as memory:
+        held = np.ones(200 * 2**20, np.uint8)  # 200 MiB, every page touched
+    assert memory.peak_mib >= max(memory.before_mib, held.nbytes / 2**20)
+    assert memory.raised_mib >= 0 and peak_rss_mib() >= memory.peak_mib
+
+
+def test_bench_smoke_run_prints_the_three_figures(quick_dataset):
+    env = {**os.environ, "COURSE_DATA_DIR": str(quick_dataset.parent)}
+    run = subprocess.run([sys.executable, "-m", "helpers.bench", "--dataset", "embedded-quick", "--batches", "3",
+                          "--warmup", "1", "--image-size", "64", "--batch-size", "8"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    for name in ("decode ceiling", "tf.data (", "ImageDataGenerator.flow_from_directory"):
+        assert any(line.startswith(name) and "images/s" in line for line in lines), run.stdout
+    assert "tf.data / ImageDataGenerator:" in run.stdout

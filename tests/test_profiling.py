@@ -1,0 +1,169 @@
+"""The profiling helpers tell a step that waits for input from one that computes."""
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from xprof.convert import raw_to_tool_data
+
+from helpers.profiling import StepProfiler, plot_timeline, summarize
+
+NOTEBOOK = "test_profiling"
+STEPS = (3, 6)  # a short window after warm-up keeps the file fast
+
+
+@pytest.fixture(autouse=True)
+def own_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's captures in a folder of its own, so TensorBoard lists only that test's."""
+    monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path / "logs"))
+
+
+def one_batch(side: int) -> tf.data.Dataset:
+    """The same random batch of 32 images, forever."""
+    rng = np.random.default_rng(0)
+    images = rng.random((32, side, side, 3), dtype=np.float32)
+    return tf.data.Dataset.from_tensors((images, rng.integers(0, 5, 32))).repeat()
+
+
+def sleepy(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """A map function that makes every batch late by 50 ms."""
+    tf.py_function(lambda: time.sleep(0.05), [], [])
+    return images, labels
+
+
+def starved() -> tf.data.Dataset:
+    return one_batch(32).map(sleepy).prefetch(1)
+
+
+def model(side: int, *layers: keras.layers.Layer) -> keras.Model:
+    net = keras.Sequential([keras.Input((side, side, 3)), *layers, keras.layers.Flatten(), keras.layers.Dense(5)])
+    net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return net
+
+
+def fit(net: keras.Model, data, run: str) -> Path:
+    profiler = StepProfiler(NOTEBOOK, run, STEPS)
+    net.fit(data, epochs=1, steps_per_epoch=STEPS[1] + 2, shuffle=False, callbacks=[profiler], verbose=0)
+    return profiler.logdir
+
+
+def custom_loop(net: keras.Model, data: tf.data.Dataset, run: str) -> Path:
+    @tf.function
+    def train_step(images: tf.Tensor, labels: tf.Tensor) -> None:
+        with tf.GradientTape() as tape:
+            loss = net.loss(labels, net(images, training=True))
+        net.optimizer.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+
+    profiler = StepProfiler(NOTEBOOK, run, STEPS)
+    for images, labels in profiler.trace(data.take(STEPS[1] + 2)):
+        train_step(images, labels)
+    return profiler.logdir
+
+
+@pytest.fixture
+def starved_run() -> Path:
+    return fit(model(32), starved(), "starved")
+
+
+@pytest.mark.parametrize("loop", [fit, custom_loop])
+def test_starved_pipeline_is_input_bound(loop, tmp_path: Path) -> None:
+    summary = summarize(loop(model(32), starved(), "starved"))
+    print(summary)
+    assert [step.number for step in summary.steps] == list(range(STEPS[0], STEPS[1] + 1))
+    assert summary.bound == "input-bound"
+    assert all(step.wait_share > 0.5 for step in summary.steps)
+    assert "Iterator::Map" in [stage.name for stage in summary.stages]
+    assert "py_function" in summary.verdict and not summary.python_generator
+    assert summary.run == f"{NOTEBOOK}/starved" and str(tmp_path) not in str(summary)
+
+
+def test_cached_pipeline_under_a_heavier_model_is_compute_bound() -> None:
+    data = one_batch(64).cache().prefetch(tf.data.AUTOTUNE)
+    convs = [keras.layers.Conv2D(16, 3, padding="same", activation="relu") for _ in range(2)]
+    summary = summarize(fit(model(64, *convs), data, "cached"))
+    print(summary)
+    assert summary.bound == "compute-bound"
+    assert summary.wait_share < 0.1
+
+
+def test_image_data_generator_waits_in_python(quick_dataset: Path) -> None:
+    batches = tf.keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255).flow_from_directory(
+        str(quick_dataset), target_size=(64, 64), batch_size=16, class_mode="sparse")
+    summary = summarize(fit(model(64), batches, "image_data_generator"))
+    print(summary)
+    assert summary.bound == "input-bound" and summary.wait_share > 0.5
+    assert summary.python_generator and "Python generator" in summary.verdict
+    assert summary.python_ms / len(summary.steps) > summary.wait_ms / 2
+
+
+def test_timeline_shows_waiting_and_the_pipeline(starved_run: Path) -> None:
+    figure = plot_timeline(summarize(starved_run), steps=2)
+    ax = figure.axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["training step", "input pipeline"]
+    assert "input-bound" in ax.get_title()
+
+
+def test_capture_loads_in_xprof_converters(starved_run: Path) -> None:
+    xplanes = [str(path) for path in starved_run.glob("plugins/profile/*/*.xplane.pb")]
+    overview, _ = raw_to_tool_data.xspace_to_tool_data(xplanes, "overview_page", {})
+    trace, _ = raw_to_tool_data.xspace_to_tool_data(xplanes, "trace_viewer", {})
+    assert json.loads(trace)["traceEvents"]
+    # The step markers let xprof measure steps itself, and it agrees.
+    assert b"input-bound" in overview
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def tensorboard(starved_run: Path):
+    """A TensorBoard over the notebook's logs; yields its URL and is always stopped."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(starved_run.parent),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def profile_runs(url: str, timeout: float = 60) -> list[str]:
+    """The profile plugin's run list, once TensorBoard answers with one."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with opener.open(f"{url}/data/plugin/profile/runs", timeout=5) as response:
+                body = response.read()
+                if response.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+            if runs := json.loads(body):
+                return runs
+        except OSError:  # not listening yet
+            pass
+        time.sleep(0.5)
+    raise TimeoutError("TensorBoard listed no profile runs")
+
+
+def test_tensorboard_lists_the_capture(starved_run: Path, tensorboard: str) -> None:
+    capture = next(starved_run.glob("plugins/profile/*"))
+    assert profile_runs(tensorboard) == [f"starved/{capture.name}"]
