@@ -1,4 +1,4 @@
-"""Set the course up and run it: ``python3 -m helpers.course lab | test | outputs``.
+"""Set the course up and run it: ``python3 -m helpers.course lab | test | bench | outputs``.
 
 Standard library only, so it runs on a bare Python 3.10+ before anything is installed.
 Each command first makes sure ``.venv`` holds ``requirements.txt`` (installing only
@@ -6,6 +6,7 @@ when the requirements changed since the last install), then runs inside it:
 
 - ``lab``: open the course in JupyterLab on ``notebooks/``.
 - ``test``: the helpers' unit tests and nbval over every notebook, in quick mode.
+- ``bench [OPTIONS]``: the input-pipeline benchmark (``python -m helpers.bench --help``).
 - ``outputs [NOTEBOOK ...]``: re-run notebooks top to bottom in quick mode and save
   their outputs in place (what is committed, and what nbval compares against).
 """
@@ -35,8 +36,9 @@ QUICK_ENV = {"COURSE_SCALE": "quick", "COURSE_DATASET": "embedded", "TF_CPP_MIN_
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m helpers.course", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("lab", help="set up, then open the course in JupyterLab")
-    commands.add_parser("test", help="set up, then run every test (extra arguments go to pytest)")
+    commands.add_parser("lab", add_help=False, help="set up, then open the course in JupyterLab")
+    commands.add_parser("test", add_help=False, help="set up, then run every test (extra arguments go to pytest)")
+    commands.add_parser("bench", add_help=False, help="set up, then run the input-pipeline benchmark (extra arguments go to it)")
     outputs = commands.add_parser("outputs", help="re-run notebooks in quick mode and save their outputs")
     outputs.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook, in order")
     args, extra = parser.parse_known_args(argv)
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if Path(sys.prefix).resolve() != VENV.resolve():
         set_up()
         return subprocess.call([str(VENV_PYTHON), "-m", "helpers.course", *(argv or sys.argv[1:])], cwd=ROOT)
-    return {"lab": lambda: lab(extra), "test": lambda: test(extra),
+    return {"lab": lambda: lab(extra), "test": lambda: test(extra), "bench": lambda: bench(extra),
             "outputs": lambda: refresh_outputs(args.notebooks)}[args.command]()
 
 
@@ -83,6 +85,12 @@ def test(extra: list[str]) -> int:
     return subprocess.call(command, cwd=ROOT, env={**os.environ, **QUICK_ENV})
 
 
+def bench(extra: list[str]) -> int:
+    """The benchmark, in this environment (it asserts nothing: it prints figures)."""
+    return subprocess.call([sys.executable, "-m", "helpers.bench", *extra], cwd=ROOT,
+                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+
 def refresh_outputs(notebooks: list[Path]) -> int:
     """Execute notebooks top to bottom in a fresh kernel each and save them in place."""
     import nbclient
@@ -112,7 +120,7 @@ def _as_displayed(outputs: list) -> list:
     for output in tidy:
         if output.output_type == "stream":
             output.text = "\n".join(line.rsplit("\r", 1)[-1] for line in output.text.split("\n"))
-    return tidy
+    return [output for output in tidy if output.output_type != "stream" or output.text.strip()]
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,7 +97,8 @@ def download_dataset(spec: RealDataset, data_dir: Path | None = None) -> Path:
     archive = _fetch(spec, data_dir / "downloads")
     staging = data_dir / f".{spec.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.unpack_archive(archive, staging, filter="data")
+    # Tar members are filtered against links and paths outside the folder; zip extraction does that itself.
+    shutil.unpack_archive(archive, staging, **({"filter": "data"} if tarfile.is_tarfile(archive) else {}))
     extracted = staging / spec.archive_root
     files = image_files(extracted) if extracted.is_dir() else []
     found = (len(class_names(extracted)) if files else 0, len(files))

@@ -16,7 +16,7 @@ MANY_CLASSES = 30  # past this, bars lose their labels and become a sorted profi
 def sample_grid(images: Sequence[ImageFile], columns: int = 6, rows: int = 2, seed: int = 0) -> Figure:
     """A grid of randomly chosen images, each titled with its class and original size."""
     chosen = random.Random(seed).sample(list(images), min(len(images), columns * rows))
-    figure, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.4 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.7 * columns, 1.9 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image in zip(axes.flat, chosen):

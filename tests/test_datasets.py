@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import socket
-import tarfile
+import shutil
 import threading
 from pathlib import Path
 
@@ -13,16 +13,16 @@ import pytest
 from helpers.datasets import COMPLETE_MARKER, DatasetUnavailable, RealDataset, dataset_dir, download_dataset
 
 
-@pytest.fixture
-def archive(tmp_path, quick_dataset) -> Path:
-    """A .tgz laid out like flower_photos.tgz: a top folder of class folders and a stray file."""
-    path = tmp_path / "photos.tgz"
-    with tarfile.open(path, "w:gz") as tar:
-        for name in ("disc", "star"):
-            for image in sorted((quick_dataset / name).glob("*.jpg"))[:5]:
-                tar.add(image, f"photos/{name}/{image.name}")
-        tar.add(quick_dataset / "manifest.json", "photos/LICENSE.txt")
-    return path
+@pytest.fixture(params=["gztar", "zip"])  # flowers, dogs and LFW ship .tgz/.tar; Cats vs Dogs a .zip
+def archive(request, tmp_path, quick_dataset) -> Path:
+    """An archive laid out like the real ones: a top folder of class folders and a stray file."""
+    layout = tmp_path / "layout" / "photos"
+    for name in ("disc", "star"):
+        (layout / name).mkdir(parents=True)
+        for image in sorted((quick_dataset / name).glob("*.jpg"))[:5]:
+            shutil.copy(image, layout / name)
+    (layout / "LICENSE.txt").write_text("a stray file beside the class folders")
+    return Path(shutil.make_archive(str(tmp_path / "photos"), request.param, layout.parent, "photos"))
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -70,14 +70,14 @@ def _spec(url: str, data: bytes, **overrides) -> RealDataset:
     return RealDataset(**{**fields, **overrides})
 
 
-def _url(server: _Server) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}/photos.tgz"
+def _url(server: _Server, archive: Path) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}/{archive.name}"
 
 
 def test_good_archive_is_verified_extracted_and_reused(archive, serve, tmp_path):
     data = archive.read_bytes()
     server = serve(data)
-    spec = _spec(_url(server), data)
+    spec = _spec(_url(server, archive), data)
 
     folder = download_dataset(spec, tmp_path / "data")
 
@@ -92,16 +92,16 @@ def test_connection_dropped_midway_leaves_nothing_and_a_retry_succeeds(archive, 
     broken = serve(data, drop_after=len(data) // 2)
 
     with pytest.raises(DatasetUnavailable, match="Could not download photos"):
-        download_dataset(_spec(_url(broken), data), tmp_path / "data")
+        download_dataset(_spec(_url(broken, archive), data), tmp_path / "data")
     assert not (tmp_path / "data" / "photos").exists()
     assert not list((tmp_path / "data" / "downloads").iterdir())
 
-    assert download_dataset(_spec(_url(serve(data)), data), tmp_path / "data").is_dir()
+    assert download_dataset(_spec(_url(serve(data), archive), data), tmp_path / "data").is_dir()
 
 
 def test_wrong_checksum_removes_the_download_and_says_so(archive, serve, tmp_path):
     data = archive.read_bytes()
-    spec = _spec(_url(serve(data)), data, sha256="0" * 64)
+    spec = _spec(_url(serve(data), archive), data, sha256="0" * 64)
 
     with pytest.raises(DatasetUnavailable, match="checksum"):
         download_dataset(spec, tmp_path / "data")
@@ -116,14 +116,14 @@ def test_server_down_names_the_offline_alternatives(archive, tmp_path):
     data = archive.read_bytes()
 
     with pytest.raises(DatasetUnavailable, match="COURSE_DATASET=embedded") as error:
-        download_dataset(_spec(f"http://127.0.0.1:{port}/photos.tgz", data), tmp_path / "data")
+        download_dataset(_spec(f"http://127.0.0.1:{port}/{archive.name}", data), tmp_path / "data")
     assert "your/images" in str(error.value)
 
 
 def test_unexpected_counts_leave_no_dataset_behind(archive, serve, tmp_path):
     data = archive.read_bytes()
     with pytest.raises(DatasetUnavailable, match="holds 2 classes and 10 images"):
-        download_dataset(_spec(_url(serve(data)), data, images=11), tmp_path / "data")
+        download_dataset(_spec(_url(serve(data), archive), data, images=11), tmp_path / "data")
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["downloads"]
 
 
