@@ -5,7 +5,8 @@ Each command first makes sure ``.venv`` holds ``requirements.txt`` (installing o
 when the requirements changed since the last install), then runs inside it:
 
 - ``lab``: open the course in JupyterLab on ``notebooks/``.
-- ``test``: the helpers' unit tests and nbval over every notebook, in quick mode.
+- ``test``: the helpers' unit tests, the browser tests and nbval over every notebook, in
+  quick mode. As root on Debian it first installs Debian's Chromium for the browser tests.
 - ``bench [OPTIONS]``: the input-pipeline benchmark (``python -m helpers.bench --help``).
 - ``outputs [NOTEBOOK ...]``: re-run notebooks top to bottom in quick mode and save
   their outputs in place (what is committed, and what nbval compares against).
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -79,10 +81,29 @@ def lab(extra: list[str]) -> int:
 
 
 def test(extra: list[str]) -> int:
-    """Unit tests, then every notebook re-run and compared with its committed outputs."""
+    """Unit and browser tests, then every notebook re-run and compared with its committed outputs."""
+    install_chromium()
     command = [sys.executable, "-m", "pytest", "tests", "notebooks", "--nbval", "--nbval-current-env",
                "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "--nbval-cell-timeout=600", *extra]
     return subprocess.call(command, cwd=ROOT, env={**os.environ, **QUICK_ENV})
+
+
+def install_chromium() -> None:
+    """Install Debian's Chromium for the browser tests when it is missing and apt-get can.
+
+    Only as root with apt-get (Debian, Ubuntu, CI); elsewhere the browser tests skip and say why.
+    """
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if shutil.which("chromium") or not (as_root and shutil.which("apt-get")):
+        return
+    print("Installing Debian's chromium for the browser tests (apt-get, once) ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "-qq", "update"],
+                    ["apt-get", "-qq", "install", "-y", "--no-install-recommends", "chromium"]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode:  # the browser tests then skip, or fail on CI
+            print(f"Could not install chromium ({' '.join(command)}):\n{done.stderr}", flush=True)
+            return
 
 
 def bench(extra: list[str]) -> int:

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import keras
@@ -17,6 +15,7 @@ import tensorflow as tf
 from xprof.convert import raw_to_tool_data
 
 from helpers.profiling import StepProfiler, plot_timeline, summarize
+from servers import OPENER, free_port, serve
 
 NOTEBOOK = "test_profiling"
 STEPS = (3, 6)  # a short window after warm-up keeps the file fast
@@ -122,37 +121,22 @@ def test_capture_loads_in_xprof_converters(starved_run: Path) -> None:
     assert b"input-bound" in overview
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def tensorboard(starved_run: Path):
+def tensorboard(starved_run: Path, tmp_path: Path) -> Iterator[str]:
     """A TensorBoard over the notebook's logs; yields its URL and is always stopped."""
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(starved_run.parent),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(starved_run.parent),
+               "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1]]
+    with serve(command, url, tmp_path / "tensorboard.log"):
+        yield url
 
 
 def profile_runs(url: str, timeout: float = 60) -> list[str]:
     """The profile plugin's run list, once TensorBoard answers with one."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with opener.open(f"{url}/data/plugin/profile/runs", timeout=5) as response:
+            with OPENER.open(f"{url}/data/plugin/profile/runs", timeout=5) as response:
                 body = response.read()
                 if response.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)

@@ -1,0 +1,143 @@
+"""The learner's path in a real browser: notebook 00 in JupyterLab, a capture in TensorBoard's Profile tab.
+
+Headless Chromium, driven by Playwright. ``python3 -m helpers.course test`` installs Debian's
+Chromium as root; without a Chromium these tests skip, except on CI, where they fail.
+``COURSE_UPDATE_SCREENSHOTS=1`` saves the README's trace picture from the real run below.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import keras
+import nbformat
+import numpy as np
+import pytest
+import tensorflow as tf
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+
+from helpers.profiling import STEP_TRACE, StepProfiler
+from servers import free_port, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "00_setup_and_data.ipynb"
+TITLE = "00 · Setup and data"
+TRACE_PICTURE = ROOT / "notebooks" / "figures" / "profile_trace.png"
+RUN = "late_batches"
+STEPS = (2, 4)
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  # Chromium's own calls home would otherwise be refused by a closed network
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
+    """Headless Chromium with a fresh profile, shared by the module's tests."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        reason = "no Chromium on PATH (`python3 -m helpers.course test` installs Debian's when run as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)  # CI's set-up installs it: a missing browser means a broken set-up
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path_factory.mktemp("chromium"), executable_path=executable, args=CHROMIUM_FLAGS,
+            viewport={"width": 1200, "height": 800})
+        context.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)  # pages render well after they load, slower on a busy machine
+        yield context
+        context.close()
+
+
+def image_outputs(path: Path) -> int:
+    """How many figures a notebook's committed outputs hold."""
+    cells = nbformat.read(path, as_version=4).cells
+    return sum(any(kind.startswith("image/") for kind in output.get("data", {}))
+               for cell in cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+def test_notebook_renders_in_jupyterlab(browser: BrowserContext, tmp_path: Path) -> None:
+    port, token = free_port(), secrets.token_hex(16)
+    jupyter = tmp_path / "jupyter"  # its settings, runtime files and checkpoints: none in the course or home
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(jupyter / "config"), "JUPYTER_DATA_DIR": str(jupyter / "data"),
+           "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime")}
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={NOTEBOOK.parent}",
+               f"--FileCheckpoints.checkpoint_dir={jupyter / 'checkpoints'}",
+               "--allow-root"]  # Jupyter refuses root without it (containers, CI) and ignores it otherwise
+    with serve(command, f"http://127.0.0.1:{port}/api/status?token={token}", tmp_path / "jupyterlab.log", env):
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK.name}?token={token}")
+        expect(page.locator(".jp-RenderedMarkdown h1", has_text=TITLE)).to_be_visible()
+        # A figure counts once its PNG has decoded: an img that failed to load has no width.
+        page.wait_for_function("""expected => [...document.querySelectorAll(".jp-OutputArea-output img")]
+                                  .filter(img => img.complete && img.naturalWidth > 0).length >= expected""",
+                               arg=image_outputs(NOTEBOOK))
+        page.screenshot(path=tmp_path / "jupyterlab.png")
+
+
+def late_batch(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Make every batch 20 ms late, so the trace shows steps waiting for input."""
+    tf.py_function(lambda: time.sleep(0.02), [], [])
+    return images, labels
+
+
+@pytest.fixture
+def capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A few profiled training steps of a tiny model fed by a slow pipeline; returns the run's folder."""
+    monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path / "logs"))
+    rng = np.random.default_rng(0)
+    batch = (rng.random((32, 32, 32, 3), dtype=np.float32), rng.integers(0, 5, 32))
+    data = tf.data.Dataset.from_tensors(batch).repeat().map(late_batch).prefetch(1)
+    net = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    profiler = StepProfiler("browser", RUN, STEPS)
+    net.fit(data, epochs=1, steps_per_epoch=STEPS[1] + 2, shuffle=False, callbacks=[profiler], verbose=0)
+    return profiler.logdir
+
+
+def test_profile_tab_shows_the_capture(browser: BrowserContext, capture: Path, tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(capture.parent),
+               "--host", "127.0.0.1", "--port", str(port)]
+    with serve(command, f"http://127.0.0.1:{port}/data/plugin/profile/runs", tmp_path / "tensorboard.log"):
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/#profile")
+        xprof = page.frame_locator("iframe")  # the profile plugin's own page
+        expect(xprof.locator("mat-select", has_text=f"{RUN}/")).to_be_visible()  # the run, listed and chosen
+        expect(xprof.get_by_text("Performance Summary")).to_be_visible()  # its overview page
+        xprof.locator("mat-select", has_text="Overview Page").click()  # the tools, as a learner picks them
+        xprof.get_by_role("option", name="Trace Viewer").click()
+        trace = xprof.frame_locator("iframe")  # the trace viewer, a page inside the plugin's
+        expect(trace.locator(".process-track-name", has_text="/host:CPU")).to_be_visible()
+        picture_path(tmp_path).write_bytes(still_screenshot(page))  # before the search below greys it out
+        # Each traced step is a "train <n>" event: the step markers the Profile tab measures steps by.
+        trace.get_by_placeholder("Find Events...").fill(STEP_TRACE)
+        expect(trace.locator("#hitCount")).to_have_text(re.compile(rf"\bof {STEPS[1] - STEPS[0] + 1}$"))
+
+
+def still_screenshot(page: Page, tries: int = 20) -> bytes:
+    """A screenshot once the page stops changing: the trace viewer zooms to fit after drawing."""
+    previous = None
+    for _ in range(tries):
+        shot = page.screenshot()
+        if shot == previous:
+            break
+        previous = shot
+        page.wait_for_timeout(300)
+    return shot
+
+
+def picture_path(tmp_path: Path) -> Path:
+    """Where the trace's picture goes: into the README's figure only when asked to update it."""
+    if os.environ.get("COURSE_UPDATE_SCREENSHOTS") == "1":
+        TRACE_PICTURE.parent.mkdir(exist_ok=True)
+        return TRACE_PICTURE
+    return tmp_path / "profile_trace.png"
