@@ -7,7 +7,7 @@ Notebooks point their loaders at it to show what breaks; tests check nothing goo
 from __future__ import annotations
 
 import io
-import os
+import random
 from pathlib import Path
 
 from PIL import Image
@@ -25,6 +25,7 @@ def make_messy_folder(source: Path, target: Path, per_class: int = 6) -> dict[st
     Returns ``{"good": ..., "bad": ..., "ignored": ...}``: paths relative to ``target``.
     """
     kinds: dict[str, set[str]] = {"good": set(), "bad": set(), "ignored": set()}
+    noise = random.Random(0)  # seeded: the "random bytes" file is the same on every run
 
     def put(relpath: str, data: bytes, kind: str) -> None:
         path = target / relpath
@@ -41,7 +42,7 @@ def make_messy_folder(source: Path, target: Path, per_class: int = 6) -> dict[st
     jpeg = _encode(photo, "JPEG", quality=90)
     put(f"{first}/truncated.jpg", jpeg[: len(jpeg) // 3], "bad")
     put(f"{first}/empty.jpg", b"", "bad")
-    put(f"{first}/random bytes.jpg", os.urandom(3000), "bad")
+    put(f"{first}/random bytes.jpg", noise.randbytes(3000), "bad")
     put(f"{first}/png named.jpg", _encode(photo, "PNG"), "good")
     put(f"{first}/cmyk.jpg", _encode(photo.convert("CMYK"), "JPEG"), "good")
     put(f"{first}/grayscale.jpg", _encode(photo.convert("L"), "JPEG"), "good")
@@ -53,7 +54,7 @@ def make_messy_folder(source: Path, target: Path, per_class: int = 6) -> dict[st
     put(f"{second}/café ñandú.jpeg", jpeg, "good")
     put(f"{second}/notes.txt", b"where these photos came from", "ignored")
     put(f"{second}/.DS_Store", b"\x00\x00\x00\x01Bud1", "ignored")
-    put(f"{first}/Thumbs.db", os.urandom(512), "ignored")
+    put(f"{first}/Thumbs.db", noise.randbytes(512), "ignored")
     (target / "empty_class").mkdir(parents=True, exist_ok=True)
     return kinds
 

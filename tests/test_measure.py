@@ -75,7 +75,7 @@ def test_peak_memory_covers_what_the_block_held():
 def test_bench_smoke_run_prints_every_figure(quick_dataset):
     env = {**os.environ, "COURSE_DATA_DIR": str(quick_dataset.parent)}
     run = subprocess.run([sys.executable, "-m", "helpers.bench", "--dataset", "embedded-quick", "--batches", "3",
-                          "--warmup", "1", "--image-size", "64", "--batch-size", "8"],
+                          "--warmup", "1", "--rounds", "2", "--image-size", "64", "--batch-size", "8"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
