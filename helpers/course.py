@@ -76,8 +76,10 @@ def _configure_kernel() -> None:
 
 def lab(extra: list[str]) -> int:
     """Open JupyterLab on the notebooks (extra arguments go to JupyterLab)."""
+    # Jupyter refuses to start as root (containers, cloud shells) unless told that is intended.
+    as_root = ["--allow-root"] if _is_root() else []
     return subprocess.call([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-                            *extra], cwd=ROOT)
+                            *as_root, *extra], cwd=ROOT)
 
 
 def test(extra: list[str]) -> int:
@@ -93,8 +95,7 @@ def install_chromium() -> None:
 
     Only as root with apt-get (Debian, Ubuntu, CI); elsewhere the browser tests skip and say why.
     """
-    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if shutil.which("chromium") or not (as_root and shutil.which("apt-get")):
+    if shutil.which("chromium") or not (_is_root() and shutil.which("apt-get")):
         return
     print("Installing Debian's chromium for the browser tests (apt-get, once) ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -104,6 +105,10 @@ def install_chromium() -> None:
         if done.returncode:  # the browser tests then skip, or fail on CI
             print(f"Could not install chromium ({' '.join(command)}):\n{done.stderr}", flush=True)
             return
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def bench(extra: list[str]) -> int:
