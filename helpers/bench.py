@@ -16,17 +16,16 @@ import argparse
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import tensorflow as tf
 from tqdm import tqdm
 
-from helpers import tfrecords
+from helpers import pipelines, tfrecords
 from helpers.config import SCALES
 from helpers.datasets import class_names, dataset_dir, image_files
-from helpers.measure import (WARMUP_BATCHES, Throughput, decode_and_resize, decode_ceiling,
-                             percent_of_ceiling, throughput)
+from helpers.measure import (WARMUP_BATCHES, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling,
+                             throughput)
 
 DEFAULTS = SCALES["full"]  # the benchmark measures at the full scale's image and batch size
 CEILING = "decode ceiling (in-memory JPEGs, all cores)"
@@ -40,31 +39,6 @@ def labelled_files(root: Path) -> tuple[list[str], list[int]]:
     index = {name: i for i, name in enumerate(class_names(root))}
     paths, labels = zip(*((str(path), index[name]) for path, name in image_files(root)))
     return list(paths), list(labels)
-
-
-def plain_pipeline(root: Path, image_size: int, batch_size: int) -> tf.data.Dataset:
-    """tf.data at its plainest: list files, read + decode + resize in parallel, batch, prefetch."""
-    return (tf.data.Dataset.from_tensor_slices(labelled_files(root))
-            .repeat()  # as many batches as asked for, like ImageDataGenerator
-            .map(lambda path, label: (decode_and_resize(tf.io.read_file(path), image_size), label),
-                 num_parallel_calls=tf.data.AUTOTUNE)
-            .batch(batch_size)
-            .prefetch(tf.data.AUTOTUNE))
-
-
-def cached_pipeline(root: Path, image_size: int, batch_size: int, cache_file: Path) -> tf.data.Dataset:
-    """One pass of the plain pipeline with a uint8 file cache after the resize (notebook 04's recipe)."""
-    def decode_uint8(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image = decode_and_resize(tf.io.read_file(path), image_size)
-        return tf.cast(tf.round(tf.clip_by_value(image, 0, 255)), tf.uint8), label
-
-    return (tf.data.Dataset.from_tensor_slices(labelled_files(root))
-            .map(decode_uint8, num_parallel_calls=tf.data.AUTOTUNE)
-            .cache(str(cache_file))
-            .batch(batch_size)
-            .map(lambda images, labels: (tf.cast(images, tf.float32), labels),  # one cast per batch, not per image
-                 num_parallel_calls=tf.data.AUTOTUNE)
-            .prefetch(tf.data.AUTOTUNE))
 
 
 def cache_passes(dataset: tf.data.Dataset, cache_file: Path, passes: int = 3) -> tuple[list[float], int]:
@@ -81,17 +55,7 @@ def cache_passes(dataset: tf.data.Dataset, cache_file: Path, passes: int = 3) ->
 def records_pipeline(root: Path, image_size: int, batch_size: int, folder: Path) -> tf.data.Dataset:
     """Pre-resized TFRecords (written first, into ``folder``), read with parallel interleave."""
     manifest = tfrecords.write_tfrecords(folder, *labelled_files(root), class_names(root), root, image_size=image_size)
-
-    def parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        example = tf.io.parse_single_example(record, tfrecords.FEATURES)
-        return decode_and_resize(example["image"], image_size), example["label"]
-
-    return (tf.data.Dataset.from_tensor_slices(manifest.files(folder))
-            .interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE)
-            .repeat()
-            .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
-            .batch(batch_size)
-            .prefetch(tf.data.AUTOTUNE))
+    return pipelines.from_records(manifest.files(folder), image_size, batch_size).repeat()
 
 
 def keras_directory_dataset(root: Path, image_size: int, batch_size: int) -> tf.data.Dataset:
@@ -119,10 +83,12 @@ def main(argv: list[str] | None = None) -> None:
           f"{os.cpu_count()} cores; TensorFlow {tf.__version__}")
     with tempfile.TemporaryDirectory(prefix="course-bench-") as work:
         cache_file = Path(work) / "cache_uint8"
-        cached = cached_pipeline(*sizes, cache_file)
+        paths, labels = labelled_files(root)
+        cached = pipelines.uint8_cached(paths, labels, args.image_size, args.batch_size, cache_file)
         passes, cache_bytes = cache_passes(cached, cache_file)
         plain, records, keras_dataset, legacy = (
-            plain_pipeline(*sizes), records_pipeline(*sizes, Path(work) / "records"),
+            pipelines.from_files(paths, labels, args.image_size, args.batch_size).repeat(),
+            records_pipeline(*sizes, Path(work) / "records"),
             keras_directory_dataset(*sizes), image_data_generator(*sizes))
         best = best_of_rounds({  # how to measure each once
             CEILING: lambda: decode_ceiling(*sizes, **timing),
@@ -142,19 +108,6 @@ def main(argv: list[str] | None = None) -> None:
           f"({passes[0] / min(passes[1:]):.1f}x faster)")
     print(f"uint8 cache file: {cache_bytes / 2**20:,.1f} MiB, predicted {predicted / 2**20:,.1f} MiB "
           f"(ratio {cache_bytes / predicted:.3f})")
-
-
-def best_of_rounds(pipelines: dict[str, Callable[[], Throughput]], rounds: int) -> dict[str, Throughput]:
-    """Each pipeline measured once a round, round after round, so a busy moment hits them all alike; the best counts."""
-    best: dict[str, Throughput] = {}
-    with tqdm(total=rounds * len(pipelines), desc="measuring", unit="run", leave=False) as bar:
-        for _ in range(rounds):
-            for name, measure_once in pipelines.items():
-                result = measure_once()
-                if name not in best or result.images_per_second > best[name].images_per_second:
-                    best[name] = result
-                bar.update()
-    return best
 
 
 def _report(name: str, measured: Throughput, ceiling: Throughput) -> None:

@@ -1,18 +1,37 @@
-"""What a killed run leaves beside a ``Dataset.cache(filename)``, and clearing it away.
+"""Dataset caches: timing their passes, simulating a killed writer, and clearing what it leaves.
 
-While a pass writes a file cache, TensorFlow holds ``<prefix>_<n>.lockfile`` beside partial
-``<prefix>_<n>.data-*.tempstate*`` files, and renames them into ``<prefix>.index`` and
-``<prefix>.data-*`` only when the pass completes. A run killed midway leaves the lockfile,
+``pass_seconds`` times whole passes over a dataset (the first pass through a cache writes
+it, the next ones read it). While a pass writes a file cache, TensorFlow holds
+``<prefix>_<n>.lockfile`` beside partial ``<prefix>_<n>.data-*.tempstate*`` files, and renames
+them into ``<prefix>.index`` and ``<prefix>.data-*`` only when the pass completes. A run killed midway leaves the lockfile,
 and the next run's iterator stops with ``AlreadyExistsError``. The lockfile holds only its
 creation time, so nothing can tell a dead writer from a live one: clear a cache before a
-run starts, when you know no other process is writing it.
+run starts, when you know no other process is writing it. ``kill_mid_write`` makes such a
+run on purpose (notebook 06 shows what it leaves).
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import tensorflow as tf
+
 from helpers.config import shown
+
+# A writer killed mid-pass: a child Python fills a quarter of a file cache, then SIGKILLs itself.
+_KILLED_WRITE = """
+import os, signal, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[2])
+from helpers.caches import counting_cache
+iterator = iter(counting_cache(sys.argv[1], int(sys.argv[3])))
+for _ in range(int(sys.argv[3]) // 4):
+    next(iterator)
+os.kill(os.getpid(), signal.SIGKILL)  # mid-pass, as a killed job dies: nothing cleans up
+"""
 
 
 @dataclass(frozen=True)
@@ -51,3 +70,28 @@ def remove_stale_cache(prefix: Path | str) -> StaleCache:
     for path in (*stale.lockfiles, *stale.partial_files):
         path.unlink(missing_ok=True)
     return stale
+
+
+def pass_seconds(dataset: tf.data.Dataset, passes: int = 3) -> list[float]:
+    """Wall-clock seconds of each of ``passes`` full passes over ``dataset``, doing nothing with its elements."""
+    seconds = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        for _ in dataset:
+            pass
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def counting_cache(prefix: Path | str, elements: int = 1000) -> tf.data.Dataset:
+    """A small stand-in pipeline cached at ``prefix``: ``elements`` vectors of 64 int64 values."""
+    return tf.data.Dataset.range(elements).map(lambda i: tf.fill([64], i)).cache(str(prefix))
+
+
+def kill_mid_write(prefix: Path | str, elements: int = 1000) -> int:
+    """Run ``counting_cache(prefix)`` in a new Python process that kills itself with SIGKILL a
+    quarter of the way through its first pass; return the child's exit code (-9 on POSIX)."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    child = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(prefix), package_root, str(elements)],
+                           capture_output=True)
+    return child.returncode

@@ -5,18 +5,41 @@ fully transparent, and soft, anti-aliased edges in between (drawn four times lar
 shrunk), as a matting tool or a photo editor exports a cut-out. Backgrounds are the embedded
 dataset's textured JPEGs without their shapes (same sizes, same JPEG qualities), so the only
 shape in a composite is the one its mask marks. Both are seeded per file: the same seed gives
-the same files.
+the same files. ``random_square_crop`` is the background crop notebook 05 composites onto.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from helpers.embedded import CLASSES, draw_shape, texture
 
 SUPERSAMPLING = 4  # drawn this many times larger, then shrunk: soft edges in the alpha channel
+
+
+def make_material(folder: Path | str, foregrounds: int, backgrounds: int, size: int) -> tuple[list[str], list[str]]:
+    """Empty ``folder``, then write foreground cut-outs of ``size`` pixels and backgrounds into it.
+
+    Returns the paths of the foregrounds (``folder/foregrounds``) and of the backgrounds
+    (``folder/backgrounds/textures``: one class folder, as the decode ceiling reads it), as strings.
+    """
+    folder = Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)  # every run starts from the same files
+    return ([str(path) for path in make_foregrounds(folder / "foregrounds", foregrounds, size)],
+            [str(path) for path in make_backgrounds(folder / "backgrounds" / "textures", backgrounds)])
+
+
+def alpha_shares(path: Path | str) -> dict[str, float]:
+    """Shares of a cut-out's pixels that are opaque, transparent, and in between (its soft edge), rounded."""
+    with Image.open(path) as image:
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    shares = {"opaque": np.mean(alpha == 255), "transparent": np.mean(alpha == 0),
+              "soft edge": np.mean((alpha > 0) & (alpha < 255))}
+    return {kind: round(float(share), 3) for kind, share in shares.items()}
 
 
 def make_foregrounds(target: Path | str, count: int, size: int, seed: int = 0) -> list[Path]:
@@ -57,3 +80,14 @@ def make_backgrounds(target: Path | str, count: int, seed: int = 0) -> list[Path
         Image.fromarray(texture(rng, height, width)).save(path, "JPEG", quality=int(rng.integers(85, 93)))
         paths.append(path)
     return paths
+
+
+def random_square_crop(image: tf.Tensor, size: int, crop_seed: tf.Tensor, side_seed: tf.Tensor) -> tf.Tensor:
+    """A random square crop of ``image``, half to all of its short side, resized to ``size``: float32 in [0, 255].
+
+    Stateless: the same seeds give the same crop, on any thread.
+    """
+    short_side = tf.cast(tf.reduce_min(tf.shape(image)[:2]), tf.float32)
+    side = tf.cast(short_side * tf.random.stateless_uniform([], side_seed, 0.5, 1.0), tf.int32)
+    crop = tf.image.stateless_random_crop(image, [side, side, 3], crop_seed)
+    return tf.image.resize(crop, (size, size))

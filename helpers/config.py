@@ -49,13 +49,19 @@ class Settings:
     data_dir: Path
     logs_dir: Path
     results_dir: Path
+    notebook: str = ""  # the notebook's file name without .ipynb, when a notebook asked
+
+    def __str__(self) -> str:
+        scale = self.scale
+        return (f"{self.notebook or 'course'} · scale {scale.name}: {scale.image_size} px, batch {scale.batch_size}, "
+                f"{scale.epochs} epochs, model {scale.model} · dataset {self.dataset}")
 
 
 def _folder(variable: str, default: str) -> Path:
     return Path(os.environ.get(variable) or ROOT / default).expanduser()
 
 
-def settings() -> Settings:
+def settings(notebook: str = "") -> Settings:
     """Read the run's settings from the environment (defaults run offline)."""
     scale_name = os.environ.get("COURSE_SCALE", "quick").strip().lower()
     if scale_name not in SCALES:
@@ -66,7 +72,20 @@ def settings() -> Settings:
         data_dir=_folder("COURSE_DATA_DIR", "data"),
         logs_dir=_folder("COURSE_LOGS_DIR", "logs"),
         results_dir=_folder("COURSE_RESULTS_DIR", "results"),
+        notebook=notebook,
     )
+
+
+def start(notebook: str) -> Settings:
+    """A notebook's first call: quiet TensorFlow's C++ start-up logs, print and return the run's settings.
+
+    ``notebook`` is the notebook's file name without ``.ipynb``: it names its traces and results.
+    Set ``COURSE_SCALE`` and ``COURSE_DATASET`` before starting Jupyter to choose another run.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow is first imported
+    run = settings(notebook)
+    print(run)
+    return run
 
 
 def shown(path: Path | str) -> str:

@@ -1,4 +1,4 @@
-"""Measuring pipelines: input-only throughput, the machine's decode ceiling, epoch times, peak memory.
+"""Measuring pipelines: input-only throughput, best of interleaved rounds, the decode ceiling, epoch times.
 
 Throughput is counted in images per second over a fixed number of batches, after a few
 warm-up batches that pay for tracing, thread start-up and AUTOTUNE's first guesses.
@@ -9,11 +9,8 @@ measured in the same process, so figures from different machines stay comparable
 from __future__ import annotations
 
 import itertools
-import resource
-import sys
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +43,10 @@ def throughput(data: Iterable, batches: int | None = None, warmup: int = WARMUP_
                label: str | None = None) -> Throughput:
     """Time how fast ``data`` yields batches, doing nothing else with them.
 
+    The loop notebook 01 writes out as ``throughput``: ``warmup`` batches untimed, then
+    ``batches`` timed, images per second. This one adds a progress bar and copes with a
+    ``data`` that ends early.
+
     ``data`` is anything iterable that yields batches whose first element holds the
     images: a ``tf.data.Dataset``, a Python generator, an ``ImageDataGenerator``
     iterator or a Keras ``PyDataset`` (iterated one batch at a time, as Python iterates
@@ -67,6 +68,23 @@ def throughput(data: Iterable, batches: int | None = None, warmup: int = WARMUP_
     return Throughput(sum(sizes) / seconds, len(sizes), sum(sizes), seconds)
 
 
+def best_of_rounds(pipelines: dict[str, Callable[[], Throughput]], rounds: int) -> dict[str, Throughput]:
+    """Each pipeline measured once a round, round after round, so a busy moment hits them all alike; the best counts.
+
+    ``pipelines`` maps a name to a function that measures that pipeline once. Used by the notebooks
+    that compare pipelines and by the benchmark.
+    """
+    best: dict[str, Throughput] = {}
+    with tqdm(total=rounds * len(pipelines), desc="measuring", unit="run", leave=False) as bar:
+        for _ in range(rounds):
+            for name, measure_once in pipelines.items():
+                result = measure_once()
+                if name not in best or result.images_per_second > best[name].images_per_second:
+                    best[name] = result
+                bar.update()
+    return best
+
+
 def decode_and_resize(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     """Encoded image bytes (JPEG, PNG, GIF or BMP) as a float32 RGB square with values in [0, 255]."""
     image = tf.io.decode_image(contents, channels=3, expand_animations=False)
@@ -78,6 +96,7 @@ def decode_ceiling(root: Path | str, image_size: int | None = None, batch_size: 
                    label: str | None = None) -> Throughput:
     """The machine's decode ceiling: throughput of decoding and resizing in-memory JPEGs on all cores.
 
+    Introduced in notebook 00; every pipeline notebook measures it again in its own process.
     The bytes of enough of the folder's files (spread over all classes) are read once;
     tf.data then decodes and resizes them with parallel calls: no file reads and no
     Python per image. Pipelines that read the same images rarely beat it, so report
@@ -105,7 +124,10 @@ def percent_of_ceiling(measured: Throughput, ceiling: Throughput) -> float:
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Keras callback collecting each epoch's wall-clock seconds (validation included) in ``seconds``."""
+    """Keras callback collecting each epoch's wall-clock seconds (validation included) in ``seconds``.
+
+    Every pipeline notebook times its training run with it (from notebook 01), for ``epoch_seconds``.
+    """
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.seconds: list[float] = []
@@ -115,39 +137,3 @@ class EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.seconds.append(time.perf_counter() - self._start)
-
-
-def peak_rss_mib() -> float:
-    """The process's peak resident memory since it started, in MiB; it never goes down."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
-
-
-@dataclass
-class PeakMemory:
-    """The process's peak memory before a block and at its end, in MiB."""
-
-    before_mib: float
-    peak_mib: float = float("nan")
-
-    @property
-    def raised_mib(self) -> float:
-        """How far the block raised the process's peak: 0 if it stayed below an earlier peak."""
-        return self.peak_mib - self.before_mib
-
-    def __str__(self) -> str:
-        return f"peak {self.peak_mib:,.0f} MiB (+{self.raised_mib:,.0f} MiB during the block)"
-
-
-@contextmanager
-def peak_memory() -> Iterator[PeakMemory]:
-    """Measure how much a block raises the process's peak memory.
-
-    Operating systems report only the peak since the process started (the same way on
-    Linux and macOS), so a block's own peak is visible only where it tops every earlier one.
-    """
-    memory = PeakMemory(before_mib=peak_rss_mib())
-    try:
-        yield memory
-    finally:
-        memory.peak_mib = peak_rss_mib()

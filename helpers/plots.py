@@ -1,15 +1,25 @@
-"""Pictures of a dataset: sample images, images per class, image and file sizes."""
+"""Every chart of the course: the dataset (sample images, images per class, sizes), a traced
+step's timeline, and the results notebook's comparisons."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import statistics
+import textwrap
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from PIL import Image
 
+from helpers.messy import SideBySide
+from helpers.profiling import StepSummary, clip
+from helpers.results import decode_ceilings
 from helpers.scan import ImageFile, ScanReport
 
+COLORS = {"computing": "tab:blue", "waiting for input": "tab:orange",
+          "input pipeline": "tab:green", "device": "tab:purple"}
+FIGURE_SIZE = (9, 4.8)  # comparisons: one size for any number of rows, room for the course's dozen pipelines
 MANY_CLASSES = 30  # past this, bars lose their labels and become a sorted profile
 
 
@@ -57,4 +67,180 @@ def size_histograms(report: ScanReport) -> Figure:
     for ax in (sides, weights):
         ax.set_ylabel("images")
     figure.tight_layout()
+    return figure
+
+
+def timeline(summary: StepSummary, steps: int = 3) -> Figure:
+    """Draw the first traced steps: computing vs waiting for input, and the other lanes below."""
+    shown = summary.steps[:steps]
+    end = shown[-1].start_ms + shown[-1].time_ms
+    figure = Figure(figsize=(10, 1.2 + 0.5 * (1 + len(summary.lanes))), layout="constrained")
+    ax = figure.add_subplot()
+    for step in shown:
+        ax.broken_barh([(step.start_ms, step.time_ms)], (-0.4, 0.8), color=COLORS["computing"])
+        ax.broken_barh([(s, e - s) for s, e in step.waits], (-0.4, 0.8), color=COLORS["waiting for input"])
+        ax.axvline(step.start_ms, color="black", linewidth=0.8)
+        ax.text(step.start_ms, -0.45, f" step {step.number}", fontsize=8)
+    legend = ["computing", "waiting for input"]
+    for row, (lane, intervals) in enumerate(summary.lanes.items(), start=1):
+        kind = lane if lane in COLORS else "device"
+        ax.broken_barh([(s, e - s) for s, e in clip(intervals, 0, end)], (row - 0.4, 0.8), color=COLORS[kind])
+        if kind not in legend:
+            legend.append(kind)
+    ax.set_yticks(range(1 + len(summary.lanes)), ["training step", *summary.lanes])
+    ax.set_ylim(len(summary.lanes) + 0.6, -1)  # first lane on top
+    ax.set_xlim(0, end)
+    ax.set_xlabel("ms from the first traced step")
+    ax.set_title(f"{summary.run}: {summary.bound}, {summary.wait_share:.0%} of each step waiting for input",
+                 fontsize=10)
+    ax.legend(handles=[Patch(color=COLORS[kind], label=kind) for kind in legend],
+              loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
+    return figure
+
+
+def plot_throughput(rows: Sequence[Mapping]) -> Figure:
+    """Input-only images/s per pipeline, against the decode ceilings measured beside them."""
+    figure = _bars(rows, "images_per_second", "input-only images/s", "{:,.0f}")
+    axes = figure.axes[0]
+    ceilings = decode_ceilings(rows)
+    if ceilings:
+        middle, low, high = statistics.median(ceilings), min(ceilings), max(ceilings)
+        axes.axvline(middle, color="black", linestyle="--", linewidth=1,
+                     label=f"decode ceiling: median {middle:,.0f} images/s")
+        if high > low:
+            axes.axvspan(low, high, color="black", alpha=0.08,
+                         label=f"its {len(ceilings)} measurements: {low:,.0f} to {high:,.0f}")
+        figure.legend(loc="outside upper center", ncols=2, fontsize=8)
+    return figure
+
+
+def plot_waiting(rows: Sequence[Mapping]) -> Figure:
+    """The share of each traced training step spent waiting for the next batch, in percent."""
+    figure = _bars(rows, "waiting_percent", "% of the training step waiting for input (from the trace)", "{:.0f} %")
+    figure.axes[0].set_xlim(0, 110)  # a whole step is 100 %; room for the labels
+    return figure
+
+
+def plot_epochs(rows: Sequence[Mapping]) -> Figure:
+    """Seconds per training epoch: a bar for the later epochs (median), a mark for the first."""
+    figure = _bars(rows, "later_epoch_seconds", "seconds per training epoch", "{:.1f} s",
+                   legend="later epochs (median)")
+    axes = figure.axes[0]
+    firsts = [(row["first_epoch_seconds"], i) for i, row in enumerate(rows) if row.get("first_epoch_seconds")]
+    if firsts:
+        axes.scatter(*zip(*firsts), marker="|", s=300, linewidths=2, color="black", zorder=3, label="first epoch")
+        figure.legend(loc="outside upper center", ncols=2, fontsize=8)
+    return figure
+
+
+def row_label(row: Mapping, width: int = 44) -> str:
+    """A row as a chart names it: its notebook's number and its pipeline, wrapped; else the notebook."""
+    name = f"{row['notebook'][:2]} · {row['pipeline']}" if row.get("pipeline") else row["notebook"]
+    return textwrap.fill(name, width, break_long_words=False)
+
+
+def _bars(rows: Sequence[Mapping], metric: str, xlabel: str, fmt: str, legend: str | None = None) -> Figure:
+    """A horizontal bar per row, first row on top, labelled with its value; a row without it stays empty.
+
+    The figure has one size for any number of rows, so its text stays the same from run to run.
+    """
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    axes = figure.subplots()
+    axes.set_xlabel(xlabel)
+    if not rows:
+        axes.text(0.5, 0.5, "no results yet", ha="center", va="center", transform=axes.transAxes)
+        return figure
+    values = [row.get(metric) for row in rows]
+    bars = axes.barh(range(len(rows)), [value or 0 for value in values], label=legend)
+    axes.bar_label(bars, ["not recorded" if value is None else fmt.format(value) for value in values],
+                   padding=3, fontsize=8)
+    axes.set_yticks(range(len(rows)), [row_label(row) for row in rows], fontsize=8)
+    axes.set_ylim(len(rows) - 0.5, -0.5)  # first row on top, as in the table
+    axes.margins(x=0.15)  # room for the labels
+    return figure
+
+
+def image_row(images: Sequence, titles: Sequence[str]) -> Figure:
+    """Images side by side, each with its title: arrays or tensors of rank 3, values in [0, 255]."""
+    import numpy as np
+
+    figure = Figure(figsize=(1.75 * len(images), 2.0), layout="constrained")
+    for ax, image, title in zip(figure.subplots(1, len(images), squeeze=False).flat, images, titles):
+        ax.imshow(np.clip(np.asarray(image), 0, 255).astype("uint8"))
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    return figure
+
+
+def label_orders(orders: Mapping[str, Sequence[int]], classes: Sequence[str]) -> Figure:
+    """Each order of labels as one dot per element, position against class: how well it is mixed."""
+    figure = Figure(figsize=(9, 0.6 + 1.6 * len(orders)), layout="constrained")
+    axes = figure.subplots(len(orders), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (title, labels) in zip(axes, orders.items()):
+        ax.scatter(range(len(labels)), labels, s=3)
+        if len(classes) <= MANY_CLASSES:
+            ax.set_yticks(range(len(classes)), classes, fontsize=8)
+        else:
+            ax.set_ylabel("class index", fontsize=8)
+        ax.set_title(title, fontsize=10)
+    axes[-1].set_xlabel("position in the epoch")
+    return figure
+
+
+def ceiling_bars(rates: Mapping[str, float], ceiling: float) -> Figure:
+    """Images/s of each pipeline as a share of the decode ceiling (the dashed line), first on top."""
+    shares = [100 * rate / ceiling for rate in rates.values()]
+    figure = Figure(figsize=(9, 0.9 + 0.4 * len(rates)), layout="constrained")
+    ax = figure.subplots()
+    bars = ax.barh(range(len(rates)), shares, color="tab:blue")
+    ax.bar_label(bars, [f"{share:.0f} %  ({rate:,.0f} images/s)" for share, rate in zip(shares, rates.values())],
+                 padding=3, fontsize=8)
+    ax.axvline(100, color="black", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(rates)), list(rates), fontsize=8)
+    ax.set_ylim(len(rates) - 0.5, -0.5)
+    ax.set_xlim(0, 1.45 * max(100, *shares))  # room for the labels
+    ax.set_xlabel("% of the decode ceiling (input only)")
+    ax.set_title(f"decode ceiling (dashed line): {ceiling:,.0f} images/s", fontsize=10)
+    return figure
+
+
+def loader_epochs(table: SideBySide) -> Figure:
+    """Images each loader delivered in one epoch of a messy folder, without the scan and with it.
+
+    A crash shows as an empty bar marked "crashed"; the dashed line is the folder's good images.
+    """
+    names = list(table.without)
+    figure = Figure(figsize=(9, 1.2 + 0.55 * len(names)), layout="constrained")
+    ax = figure.subplots()
+    for offset, (label, epochs, color) in enumerate((("without the scan", table.without, "tab:orange"),
+                                                     ("with the scan", table.with_scan, "tab:blue"))):
+        rows = [i for i, name in enumerate(names) if name in epochs]
+        found = [epochs[names[i]] for i in rows]
+        bars = ax.barh([i - 0.2 + 0.4 * offset for i in rows], [e.images for e in found], height=0.4,
+                       color=color, label=label)
+        for text, epoch in zip(ax.bar_label(bars, ["crashed" if e.error else f"{e.images}" for e in found],
+                                            padding=3, fontsize=8), found):
+            text.set_color("tab:red" if epoch.error else "black")
+    line = ax.axvline(table.good, color="black", linestyle="--", linewidth=1, label=f"good images: {table.good}")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_ylim(len(names) - 0.5, -0.5)  # first loader on top, as in the table
+    ax.set_xlim(0, 1.25 * table.good)
+    ax.set_xlabel("images delivered in one epoch")
+    handles = [h for h in ax.get_legend_handles_labels()[0] if h is not line] + [line]
+    figure.legend(handles=handles, loc="outside upper center", ncols=3, fontsize=8)
+    return figure
+
+
+def composites(images: Sequence, masks: Sequence, count: int = 6) -> Figure:
+    """The first ``count`` composites (float32 in [0, 255]) in a row, each with its mask below it."""
+    import numpy as np  # only this chart needs it
+
+    figure = Figure(figsize=(2 * count, 4.4), layout="constrained")
+    axes = figure.subplots(2, count, squeeze=False)
+    for column in range(count):
+        axes[0, column].imshow(np.asarray(images[column]).clip(0, 255).astype("uint8"))
+        axes[1, column].imshow(np.asarray(masks[column])[..., 0], cmap="gray", vmin=0, vmax=1)
+    for ax in axes.flat:
+        ax.axis("off")
+    axes[0, 0].set_title("composites (above) and their masks (below)", loc="left", fontsize=10)
     return figure

@@ -17,8 +17,8 @@ from Python: ``model.fit`` turns a Python generator or a ``PyDataset`` such as
 ``ImageDataGenerator().flow_from_directory(...)`` into an ``Iterator::Generator`` stage
 that runs the Python code inside a ``PyFunc`` op.
 
-Picture: ``plot_timeline`` draws a few steps, computing vs waiting, above what the input
-pipeline (and any accelerator) was doing meanwhile.
+Picture: ``helpers.plots.timeline`` draws a few steps, computing vs waiting, above what the
+input pipeline (and any accelerator) was doing meanwhile.
 """
 from __future__ import annotations
 
@@ -32,8 +32,6 @@ from typing import NamedTuple, TypeVar
 
 import keras
 import tensorflow as tf
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 from xprof.convert import raw_to_tool_data
 
 from helpers.config import settings
@@ -48,8 +46,6 @@ GENERATOR_STAGE = "Iterator::Generator"  # Dataset.from_generator, so also fit(g
 PYTHON_OPS = {"PyFunc", "EagerPyFunc"}  # ops that call Python: generators, numpy_function, py_function
 # Once a fifth of the step goes to waiting, the input pipeline is the thing to fix first.
 INPUT_BOUND_SHARE = 0.2
-COLORS = {"computing": "tab:blue", "waiting for input": "tab:orange",
-          "input pipeline": "tab:green", "device": "tab:purple"}
 
 Batch = TypeVar("Batch")
 Interval = tuple[float, float]  # start and end, in ms from the first traced step
@@ -58,7 +54,10 @@ Interval = tuple[float, float]  # start and end, in ms from the first traced ste
 class StepProfiler(keras.callbacks.Callback):
     """Profile training steps ``first..last`` into ``logs_dir/<notebook>/<run>``.
 
-    Pass it to ``model.fit(callbacks=[...])``, or wrap a custom loop's batches:
+    Notebook 01 teaches it as its ``TraceSteps`` callback: start the profiler a step early,
+    wrap each traced step in ``Trace("train", step_num=step, _r=1)``, stop a step late. This
+    one also stops when training ends before the last traced step. Pass it to
+    ``model.fit(callbacks=[...])`` (``profile_fit`` does), or wrap a custom loop's batches:
     ``for x, y in profiler.trace(dataset): train_step(x, y)``.
     """
 
@@ -198,6 +197,18 @@ class StepSummary:
         printer.text(str(self))
 
 
+def profile_fit(model: keras.Model, data: object, notebook: str, run: str, **fit_options) -> StepSummary:
+    """Train ``model`` on ``data`` for the traced steps and two more, and summarise the capture.
+
+    The capture notebook 01 teaches, in one call: the trace goes to ``logs/<notebook>/<run>/``.
+    ``fit_options`` go to ``model.fit``. The pipeline does its own shuffling, so ``fit`` is told not to.
+    """
+    profiler = StepProfiler(notebook, run)
+    model.fit(data, epochs=1, steps_per_epoch=profiler.last + 2, shuffle=False, callbacks=[profiler], verbose=0,
+              **fit_options)
+    return summarize(profiler.logdir)
+
+
 def summarize(logdir: Path | str) -> StepSummary:
     """Summarise the newest capture under ``logdir`` (a ``StepProfiler``'s ``logdir``)."""
     logdir = Path(logdir)
@@ -215,40 +226,12 @@ def summarize(logdir: Path | str) -> StepSummary:
         lanes[device] = _union((e.start, e.end) for e in events if e.thread in streams)
     return StepSummary(
         run=_run_name(logdir),
-        steps=tuple(Step(int(e.args["step_num"]), e.start, e.end - e.start, _clip(waits, e.start, e.end))
+        steps=tuple(Step(int(e.args["step_num"]), e.start, e.end - e.start, clip(waits, e.start, e.end))
                     for e in events if "step_num" in e.args),
         stages=_stages([e for e in events if e.name.startswith(STAGE_PREFIX)]),
         python_ms=sum(e.end - e.start for e in events if e.name in PYTHON_OPS),
         lanes=lanes,
     )
-
-
-def plot_timeline(summary: StepSummary, steps: int = 3) -> Figure:
-    """Draw the first traced steps: computing vs waiting for input, and the other lanes below."""
-    shown = summary.steps[:steps]
-    end = shown[-1].start_ms + shown[-1].time_ms
-    figure = Figure(figsize=(10, 1.2 + 0.5 * (1 + len(summary.lanes))), layout="constrained")
-    ax = figure.add_subplot()
-    for step in shown:
-        ax.broken_barh([(step.start_ms, step.time_ms)], (-0.4, 0.8), color=COLORS["computing"])
-        ax.broken_barh([(s, e - s) for s, e in step.waits], (-0.4, 0.8), color=COLORS["waiting for input"])
-        ax.axvline(step.start_ms, color="black", linewidth=0.8)
-        ax.text(step.start_ms, -0.45, f" step {step.number}", fontsize=8)
-    legend = ["computing", "waiting for input"]
-    for row, (lane, intervals) in enumerate(summary.lanes.items(), start=1):
-        kind = lane if lane in COLORS else "device"
-        ax.broken_barh([(s, e - s) for s, e in _clip(intervals, 0, end)], (row - 0.4, 0.8), color=COLORS[kind])
-        if kind not in legend:
-            legend.append(kind)
-    ax.set_yticks(range(1 + len(summary.lanes)), ["training step", *summary.lanes])
-    ax.set_ylim(len(summary.lanes) + 0.6, -1)  # first lane on top
-    ax.set_xlim(0, end)
-    ax.set_xlabel("ms from the first traced step")
-    ax.set_title(f"{summary.run}: {summary.bound}, {summary.wait_share:.0%} of each step waiting for input",
-                 fontsize=10)
-    ax.legend(handles=[Patch(color=COLORS[kind], label=kind) for kind in legend],
-              loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
-    return figure
 
 
 class _Event(NamedTuple):
@@ -320,7 +303,8 @@ def _union(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
     return tuple(merged)
 
 
-def _clip(intervals: tuple[Interval, ...], start: float, end: float) -> tuple[Interval, ...]:
+def clip(intervals: tuple[Interval, ...], start: float, end: float) -> tuple[Interval, ...]:
+    """The parts of ``intervals`` between ``start`` and ``end``."""
     return tuple((max(s, start), min(e, end)) for s, e in intervals if s < end and e > start)
 
 

@@ -1,4 +1,4 @@
-"""Measured numbers, one JSON file per notebook, and the table and charts that compare them.
+"""Measured numbers, one JSON file per notebook, and the table that compares them (charts: ``helpers.plots``).
 
 A notebook calls ``record("<its file name>", images_per_second=..., ...)``; the file keeps
 the context the numbers were measured in, so the results notebook can tell a fair
@@ -15,12 +15,9 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-
-from matplotlib.figure import Figure
 
 from helpers.config import settings, shown
 
@@ -38,7 +35,6 @@ PIPELINE_COLUMNS = {
 PIPELINE_FORMATS = {"images_per_second": "{:,.0f}", "percent_of_ceiling": "{:,.0f}", "decode_ceiling": "{:,.0f}",
                     "first_epoch_seconds": "{:.1f}", "later_epoch_seconds": "{:.1f}", "waiting_percent": "{:.1f}",
                     "val_accuracy": "{:.2f}"}
-FIGURE_SIZE = (9, 4.8)  # one size for any number of rows: room for the course's dozen pipelines
 
 
 def result_path(notebook: str) -> Path:
@@ -80,15 +76,6 @@ def missing_results(expected: Iterable[str], results: Mapping[str, dict]) -> lis
             for name in expected if name not in results]
 
 
-def comparison_rows(results: Mapping[str, dict], metrics: Sequence[str] | None = None) -> list[dict]:
-    """One row per notebook: the chosen numbers (default: every one recorded), then its context."""
-    metrics = metrics or list(dict.fromkeys(metric for result in results.values() for metric in result["numbers"]))
-    return [{"notebook": name,
-             **{metric: result["numbers"].get(metric) for metric in metrics},
-             **{column: result["context"].get(column) for column in CONTEXT_COLUMNS}}
-            for name, result in results.items()]
-
-
 def format_table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None,
                  formats: Mapping[str, str] | None = None, markdown: bool = False) -> str:
     """Rows as an aligned text table, or a Markdown one: text left, numbers right, absent values as '-'.
@@ -117,12 +104,6 @@ def _cell(value: object, fmt: str | None = None) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def plot_comparison(rows: Sequence[Mapping], metric: str = "images_per_second") -> Figure:
-    """A bar per notebook for one number, labelled with its value; notebooks without it are left out."""
-    plotted = [row for row in rows if row.get(metric) is not None]
-    return _bars(plotted, metric, metric.replace("_", " "), "{:,.1f}")
 
 
 def pipeline_rows(results: Mapping[str, dict]) -> list[dict]:
@@ -180,63 +161,8 @@ def decode_ceilings(rows: Sequence[Mapping]) -> list[float]:
                                                      if row.get("decode_ceiling"))]
 
 
-def plot_throughput(rows: Sequence[Mapping]) -> Figure:
-    """Input-only images/s per pipeline, against the decode ceilings measured beside them."""
-    figure = _bars(rows, "images_per_second", "input-only images/s", "{:,.0f}")
-    axes = figure.axes[0]
-    ceilings = decode_ceilings(rows)
-    if ceilings:
-        middle, low, high = statistics.median(ceilings), min(ceilings), max(ceilings)
-        axes.axvline(middle, color="black", linestyle="--", linewidth=1,
-                     label=f"decode ceiling: median {middle:,.0f} images/s")
-        if high > low:
-            axes.axvspan(low, high, color="black", alpha=0.08,
-                         label=f"its {len(ceilings)} measurements: {low:,.0f} to {high:,.0f}")
-        figure.legend(loc="outside upper center", ncols=2, fontsize=8)
-    return figure
+def extremes(rows: Sequence[Mapping], column: str) -> tuple[Mapping | None, Mapping | None]:
+    """The rows with the lowest and the highest value in ``column``; ``(None, None)`` if no row has one."""
+    have = sorted((row for row in rows if row.get(column) is not None), key=lambda row: row[column])
+    return (have[0], have[-1]) if have else (None, None)
 
-
-def plot_waiting(rows: Sequence[Mapping]) -> Figure:
-    """The share of each traced training step spent waiting for the next batch, in percent."""
-    figure = _bars(rows, "waiting_percent", "% of the training step waiting for input (from the trace)", "{:.0f} %")
-    figure.axes[0].set_xlim(0, 110)  # a whole step is 100 %; room for the labels
-    return figure
-
-
-def plot_epochs(rows: Sequence[Mapping]) -> Figure:
-    """Seconds per training epoch: a bar for the later epochs (median), a mark for the first."""
-    figure = _bars(rows, "later_epoch_seconds", "seconds per training epoch", "{:.1f} s",
-                   legend="later epochs (median)")
-    axes = figure.axes[0]
-    firsts = [(row["first_epoch_seconds"], i) for i, row in enumerate(rows) if row.get("first_epoch_seconds")]
-    if firsts:
-        axes.scatter(*zip(*firsts), marker="|", s=300, linewidths=2, color="black", zorder=3, label="first epoch")
-        figure.legend(loc="outside upper center", ncols=2, fontsize=8)
-    return figure
-
-
-def row_label(row: Mapping, width: int = 44) -> str:
-    """A row as a chart names it: its notebook's number and its pipeline, wrapped; else the notebook."""
-    name = f"{row['notebook'][:2]} · {row['pipeline']}" if row.get("pipeline") else row["notebook"]
-    return textwrap.fill(name, width, break_long_words=False)
-
-
-def _bars(rows: Sequence[Mapping], metric: str, xlabel: str, fmt: str, legend: str | None = None) -> Figure:
-    """A horizontal bar per row, first row on top, labelled with its value; a row without it stays empty.
-
-    The figure has one size for any number of rows, so its text stays the same from run to run.
-    """
-    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
-    axes = figure.subplots()
-    axes.set_xlabel(xlabel)
-    if not rows:
-        axes.text(0.5, 0.5, "no results yet", ha="center", va="center", transform=axes.transAxes)
-        return figure
-    values = [row.get(metric) for row in rows]
-    bars = axes.barh(range(len(rows)), [value or 0 for value in values], label=legend)
-    axes.bar_label(bars, ["not recorded" if value is None else fmt.format(value) for value in values],
-                   padding=3, fontsize=8)
-    axes.set_yticks(range(len(rows)), [row_label(row) for row in rows], fontsize=8)
-    axes.set_ylim(len(rows) - 0.5, -0.5)  # first row on top, as in the table
-    axes.margins(x=0.15)  # room for the labels
-    return figure

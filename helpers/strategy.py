@@ -1,8 +1,9 @@
 """One distribution strategy for whatever the machine has: a TPU, else its GPUs, else the CPU.
 
-``detect_strategy()`` returns the strategy and a short description of it (kind, replicas,
-devices, and why faster hardware was passed over). Build and compile the model under
-``strategy.scope()``; ``model.fit`` then splits every batch between the replicas.
+Notebook 08 teaches the TPU start-up (``connect_tpu`` and ``TPUStrategy``) with this fallback.
+``detect_strategy()`` does it in one call for later use and returns the strategy and a short
+description of it (kind, replicas, devices, and why faster hardware was passed over). Build and
+compile the model under ``strategy.scope()``; ``model.fit`` then splits every batch between the replicas.
 
 How TensorFlow reaches a TPU depends on where the TPU sits:
 
@@ -62,9 +63,12 @@ def tpu_addresses(environ: Mapping[str, str] = os.environ) -> list[str | None]:
 
 
 def connect_tpu(address: str | None) -> tf.distribute.cluster_resolver.TPUClusterResolver:
-    """Connect to the TPU at ``address`` and initialise it; raise one of ``NO_TPU_ERRORS`` if there is none."""
+    """Find the TPU at ``address``, connect to it and initialise it, once, before it computes.
+
+    ``"local"``: the TPU of this VM. Raises one of ``NO_TPU_ERRORS`` if there is none. Taught in notebook 08.
+    """
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
-    tf.config.experimental_connect_to_cluster(resolver)  # a TPU node's host; nothing to do on a TPU VM
+    tf.config.experimental_connect_to_cluster(resolver)  # a TPU node's host; a no-op on a TPU VM
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return resolver
 
@@ -79,8 +83,9 @@ def detect_strategy(connect: Callable[[str | None], object] = connect_tpu,
                     environ: Mapping[str, str] = os.environ) -> tuple[tf.distribute.Strategy, StrategyInfo]:
     """The strategy for the best hardware in reach: ``TPUStrategy``, ``MirroredStrategy`` or the default.
 
-    Call it once, early: a TPU must be initialised before anything runs on it. ``connect``
-    and ``gpus`` are there to be replaced in tests.
+    Taught in notebook 08, which writes out the TPU start-up and the fallback; this is the same in
+    one call: ``connect_tpu`` at each of ``tpu_addresses``, else ``fallback_strategy``. Call it once, early: a TPU must be initialised before anything runs on
+    it. ``connect`` and ``gpus`` are there to be replaced in tests.
     """
     passed_over = []
     for address in tpu_addresses(environ):
@@ -88,25 +93,36 @@ def detect_strategy(connect: Callable[[str | None], object] = connect_tpu,
             resolver = connect(address)
         except NO_TPU_ERRORS as error:
             where = repr(address) if address else "the TPU node named in the environment"
-            passed_over.append(f"no TPU at {where}: {_first_sentence(error)}")
+            passed_over.append(f"no TPU at {where}: {first_sentence(error)}")
             continue
         strategy = tf.distribute.TPUStrategy(resolver)
-        return strategy, _info(strategy, "TPU", strategy.extended.worker_devices, passed_over)
+        return strategy, describe(strategy, passed_over)
+    devices = list(gpus())
+    if not devices:
+        passed_over.append("no GPU visible to TensorFlow")
+    strategy = fallback_strategy(lambda: devices)
+    return strategy, describe(strategy, passed_over)
+
+
+def fallback_strategy(gpus: Callable[[], Sequence[str]] = gpu_names) -> tf.distribute.Strategy:
+    """Without a TPU: ``MirroredStrategy`` over the GPUs (one replica each), else the default strategy (the CPU)."""
     if devices := list(gpus()):
-        strategy = tf.distribute.MirroredStrategy(devices)  # one replica per GPU, one GPU included
-        return strategy, _info(strategy, "GPU", strategy.extended.worker_devices, passed_over)
-    passed_over.append("no GPU visible to TensorFlow")
-    strategy = tf.distribute.get_strategy()  # the default: no distribution, TensorFlow's own placement
-    return strategy, _info(strategy, "CPU", [device.name for device in tf.config.list_logical_devices("CPU")],
-                           passed_over)
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.get_strategy()  # the default: no distribution, TensorFlow's own placement
 
 
-def _info(strategy: tf.distribute.Strategy, kind: str, devices: Sequence[str],
-          passed_over: list[str]) -> StrategyInfo:
+def describe(strategy: tf.distribute.Strategy, passed_over: Sequence[str] = ()) -> StrategyInfo:
+    """What ``strategy`` runs on: TPU, GPU or CPU, its replicas and devices; ``passed_over`` says why not faster."""
+    try:
+        devices = list(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy has no worker devices: it runs where TensorFlow places ops
+        devices = [device.name for device in tf.config.list_logical_devices("CPU")]
     short = tuple(name.rsplit("device:", 1)[-1] for name in devices)  # "/job:.../device:TPU:0" -> "TPU:0"
+    kind = next((kind for kind in ("TPU", "GPU") if any(name.startswith(kind) for name in short)), "CPU")
     return StrategyInfo(kind, strategy.num_replicas_in_sync, short, tuple(passed_over))
 
 
-def _first_sentence(error: Exception) -> str:
+def first_sentence(error: Exception) -> str:
+    """The first sentence of an error's message: why there is no TPU, without the op's details."""
     message = getattr(error, "message", None) or str(error)  # OpError: without the op's context
     return message.strip().split("\n")[0].split(". ")[0].rstrip(".")

@@ -1,12 +1,13 @@
 """Sharded TFRecords that are safe to kill mid-write and checked against their source.
 
-``write_tfrecords`` turns a list of image files into ``tf.train.Example`` records, one per
-image, in shards named ``<split>-00003-of-00010.tfrecord``. Each shard is written under a
-hidden temporary name and renamed into place only once complete, and a manifest of counts
-is written last: a folder with a manifest is complete, a shard under its final name is
-whole, and a rerun after a killed write starts over cleanly. ``verify_tfrecords`` reads
-every shard back and checks counts and labels against the source files, naming any shard
-that will not read.
+Notebook 07 teaches the writer: a ``tf.train.Example`` per image, a ``tf.io.TFRecordWriter``
+writing each shard under a hidden partial name, ``os.fsync``, then ``os.replace`` to the final
+name. ``write_tfrecords`` runs that loop for the notebooks after it and adds what teaches
+nothing new: records encoded on all cores ahead of the writer, shards named
+``<split>-00003-of-00010.tfrecord``, a manifest of counts written last (a folder with a
+manifest is complete), a fingerprint so that a rerun with the same files reuses the shards,
+and a clean start after a killed write. ``verify_tfrecords`` reads every shard back and checks
+counts and labels against the source files, naming any shard that will not read.
 
 Two flavours: the original encoded bytes (``image_size=None``), or images decoded,
 resized to the training size and re-encoded as JPEG, so that reading them later costs
@@ -19,6 +20,8 @@ import itertools
 import json
 import math
 import os
+import subprocess
+import sys
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +31,7 @@ from pathlib import Path
 import tensorflow as tf
 from tqdm import tqdm
 
-from helpers.config import shown
+from helpers.config import ROOT, shown
 from helpers.scan import tf_error_message
 
 # The tf.train.Example layout, for tf.io.parse_single_example / parse_example.
@@ -37,8 +40,10 @@ FEATURES = {
     "label": tf.io.FixedLenFeature([], tf.int64),
     "source": tf.io.FixedLenFeature([], tf.string),  # the file it came from, relative to the dataset root
 }
-# The shard rule (from the TFRecord guide): files of about 100 MB, big enough for read-ahead to
-# pay, and at least ten of them, so that parallel reads and ten hosts each have a file to read.
+# The shard rule, after TensorFlow's TFRecord guide: at least 10 times as many files as there will
+# be hosts reading them (MIN_SHARDS: one host), each at least 10 MB and ideally 100 MB or more, so
+# that I/O prefetching pays. Large datasets get shards of about 100 MiB; a dataset under 100 MB gets
+# MIN_SHARDS shards smaller than 10 MB (the guide would write fewer): interleave keeps files to read.
 TARGET_SHARD_BYTES = 100 * 2**20
 MIN_SHARDS = 10
 MANIFEST = "manifest.json"
@@ -85,6 +90,7 @@ def write_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Seq
                     min_shards: int = MIN_SHARDS, progress: bool = True) -> Manifest:
     """Write one record per image into shards under ``folder``, unless a complete write of the same is there.
 
+    The writer loop taught in notebook 07 (partial file, fsync, atomic rename), plus a manifest.
     ``paths`` should be images known to decode (``ScanReport.good_files()``); ``labels`` index
     ``classes``; ``root`` is the dataset folder the ``source`` feature is relative to. With
     ``image_size`` each image is resized to a square of that side and stored as JPEG.
@@ -180,11 +186,12 @@ def _resized_jpeg(data: bytes, image_size: int, path: Path) -> bytes:
 
 
 def _write_shard(path: Path, records: Iterator[bytes]) -> None:
-    """Write records to a hidden partial file, flush it to disk, then give it its final name."""
+    """Write serialized examples to a hidden partial file, sync it to disk, then give it its final name."""
     partial = path.with_name(f".{path.name}{_PARTIAL}")
     with tf.io.TFRecordWriter(str(partial)) as writer:
         for record in records:
             writer.write(record)
+        writer.flush()  # TensorFlow's buffer to the operating system
     _sync_and_rename(partial, path)
 
 
@@ -196,8 +203,28 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def _sync_and_rename(partial: Path, path: Path) -> None:
     with open(partial, "rb+") as file:
-        os.fsync(file.fileno())  # the bytes reach the disk before the name says "complete"
+        os.fsync(file.fileno())  # the operating system's buffer to the disk, before the name says "complete"
     os.replace(partial, path)  # atomic on one file system: the old name or the new, never half
+
+
+_WRITE_IN_CHILD = """
+import json, sys
+from helpers.tfrecords import write_tfrecords
+write_tfrecords(**json.load(sys.stdin), progress=False)
+"""
+
+
+def start_write_process(folder: Path | str, paths: Sequence[str | Path], labels: Sequence[int],
+                        classes: Sequence[str], root: Path | str, image_size: int | None = None,
+                        split: str = "train") -> subprocess.Popen:
+    """Run ``write_tfrecords`` in a separate Python process and return it at once (to kill it midway)."""
+    job = {"folder": str(folder), "paths": [str(path) for path in paths], "labels": [int(n) for n in labels],
+           "classes": list(classes), "root": str(root), "image_size": image_size, "split": split}
+    child = subprocess.Popen([sys.executable, "-c", _WRITE_IN_CHILD], stdin=subprocess.PIPE, text=True, cwd=ROOT,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    child.stdin.write(json.dumps(job))  # the list goes in on stdin: a command line is too short for a big one
+    child.stdin.close()
+    return child
 
 
 @dataclass

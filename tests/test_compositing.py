@@ -1,10 +1,12 @@
 """Compositing material: RGBA cut-outs with soft edges that fill their square; plain textured backgrounds."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
-from helpers.compositing import make_backgrounds, make_foregrounds
+from helpers.compositing import alpha_shares, make_backgrounds, make_foregrounds, make_material
 from helpers.embedded import CLASSES
 
 
@@ -46,3 +48,31 @@ def test_backgrounds_are_photo_sized_jpegs_without_a_shape(tmp_path):
             pixels = np.asarray(image.convert("HSV"), np.float32)
         # The embedded shapes are saturated, bright fills (saturation over 0.7, value over 0.75); the textures are not.
         assert np.mean((pixels[..., 1] > 0.7 * 255) & (pixels[..., 2] > 0.75 * 255)) < 0.01, path.name
+
+
+def test_make_material_starts_afresh_and_returns_string_paths(tmp_path):
+    (tmp_path / "material").mkdir()
+    (tmp_path / "material" / "left_over.png").write_bytes(b"")
+    foregrounds, backgrounds = make_material(tmp_path / "material", foregrounds=3, backgrounds=2, size=32)
+    assert [len(foregrounds), len(backgrounds)] == [3, 2]
+    assert all(isinstance(p, str) for p in (*foregrounds, *backgrounds))
+    assert not (tmp_path / "material" / "left_over.png").exists()
+    assert all(Path(p).parent.name == "textures" for p in backgrounds)
+
+
+def test_alpha_shares_add_up_and_show_a_soft_edge(tmp_path):
+    shares = alpha_shares(make_foregrounds(tmp_path, count=1, size=64)[0])
+    assert abs(sum(shares.values()) - 1) < 2e-3
+    assert shares["opaque"] > 0.2 and shares["transparent"] > 0.05 and shares["soft edge"] > 0
+
+
+def test_random_square_crop_is_square_repeatable_and_within_the_image():
+    import tensorflow as tf
+
+    from helpers.compositing import random_square_crop
+
+    image = tf.cast(tf.reshape(tf.range(60 * 40 * 3) % 256, (60, 40, 3)), tf.uint8)
+    crops = [random_square_crop(image, 16, tf.constant([n, 0]), tf.constant([n, 1])) for n in (0, 0, 1)]
+    assert crops[0].shape == (16, 16, 3) and crops[0].dtype == tf.float32
+    assert bool(tf.reduce_all(crops[0] == crops[1]))  # the same seeds, the same crop
+    assert float(tf.reduce_max(crops[2])) <= 255 and float(tf.reduce_min(crops[2])) >= 0

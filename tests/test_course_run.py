@@ -6,7 +6,7 @@ import json
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import course
+from helpers import course, runner
 
 # Records a result as results.record does, without the seconds TensorFlow takes to import.
 RECORDS_A_RESULT = """
@@ -60,7 +60,7 @@ def test_run_stops_at_the_first_failure_and_says_where(tmp_path, capsys):
     never = write_notebook(tmp_path / "03_never.ipynb", "print('never run')")
     out = tmp_path / "run"
 
-    status = course.run_course([first, failing, never], out=out)
+    status = runner.run_course([first, failing, never], out=out)
 
     printed = capsys.readouterr()
     assert status == 1
@@ -68,7 +68,7 @@ def test_run_stops_at_the_first_failure_and_says_where(tmp_path, capsys):
     message = printed.err
     assert "02_fails.ipynb stopped in cell [2] (cell 3 of 4), which starts:" in message
     assert "raise ValueError('bad batch')" in message and "ValueError: bad batch" in message
-    assert f"The executed copy, traceback included, is in {course.shown(out / '02_fails.ipynb')}" in message
+    assert f"The executed copy, traceback included, is in {runner.shown(out / '02_fails.ipynb')}" in message
     copy = nbformat.read(out / "02_fails.ipynb", as_version=4).cells
     assert copy[2].outputs[0].output_type == "error" and copy[3].outputs == []
     assert not (out / "03_never.ipynb").exists()
@@ -81,7 +81,7 @@ def test_outputs_refresh_in_place_and_keep_a_failed_notebook_as_it_was(tmp_path)
     committed = failing.read_text()
     failed_copies = tmp_path / "failed"
 
-    status = course.execute_notebooks([good, failing], dict(course.QUICK_ENV), 60, save_as=lambda path: path,
+    status = runner.execute_notebooks([good, failing], dict(course.QUICK_ENV), 60, save_as=lambda path: path,
                                       save_failed_as=lambda path: failed_copies / path.name)
 
     assert status == 1
@@ -92,5 +92,5 @@ def test_outputs_refresh_in_place_and_keep_a_failed_notebook_as_it_was(tmp_path)
 
 
 def test_run_folder_names_come_from_the_dataset():
-    assert course._slug("flowers") == "flowers"
-    assert course._slug("~/photos/my classes/") == "my-classes"
+    assert runner._slug("flowers") == "flowers"
+    assert runner._slug("~/photos/my classes/") == "my-classes"

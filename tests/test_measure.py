@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.bench import plain_pipeline
+from helpers import pipelines
+from helpers.bench import labelled_files
 from helpers.config import ROOT
-from helpers.measure import (EpochTimer, decode_ceiling, peak_memory, peak_rss_mib, percent_of_ceiling,
-                             throughput)
+from helpers.measure import EpochTimer, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling, throughput
+from peak_memory import peak_memory, peak_rss_mib
 
 
 def paced(batches, pauses):
@@ -52,7 +53,7 @@ def test_data_that_ends_during_warm_up_is_an_error():
 def test_decode_ceiling_bounds_a_slowed_pipeline(quick_dataset):
     timing = {"batches": 4, "warmup": 1}
     ceiling = decode_ceiling(quick_dataset, image_size=64, batch_size=8, **timing)
-    slowed = throughput(paced(plain_pipeline(quick_dataset, 64, 8), itertools.repeat(0.2)), **timing)
+    slowed = throughput(paced(pipelines.from_files(*labelled_files(quick_dataset), 64, 8).repeat(), itertools.repeat(0.2)), **timing)
     assert ceiling.images_per_second > 0
     assert ceiling.images_per_second >= slowed.images_per_second
     assert percent_of_ceiling(ceiling, ceiling) == pytest.approx(100)
@@ -64,6 +65,20 @@ def test_epoch_timer_collects_one_duration_per_epoch():
     timer = EpochTimer()
     model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0, callbacks=[timer])
     assert len(timer.seconds) == 3 and all(s > 0 for s in timer.seconds)
+
+
+def test_best_of_rounds_interleaves_and_keeps_the_best():
+    calls, rates = [], iter([100.0, 50.0, 300.0, 40.0])
+
+    def once(name):
+        def measure():
+            calls.append(name)
+            return Throughput(next(rates), 1, 1, 1.0)
+        return measure
+
+    best = best_of_rounds({"a": once("a"), "b": once("b")}, rounds=2)
+    assert calls == ["a", "b", "a", "b"]
+    assert {name: result.images_per_second for name, result in best.items()} == {"a": 300.0, "b": 50.0}
 
 
 def test_peak_memory_covers_what_the_block_held():

@@ -1,11 +1,9 @@
 """The whole course survives a messy image folder and loses no good image; memory stays bounded on huge ones."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -61,13 +59,14 @@ def test_every_notebook_runs_on_a_messy_folder_and_uses_every_good_image(messy, 
 PEAK_OF = """
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-from pathlib import Path
 import tensorflow as tf
 from helpers import measure, tfrecords
 from helpers.scan import scan_folder
+sys.path.insert(0, "tests")
+from peak_memory import peak_memory
 
 folder, work = Path(sys.argv[1]), Path(sys.argv[2])
-with measure.peak_memory() as memory:
+with peak_memory() as memory:
     report = scan_folder(folder, progress=False)
     paths, labels = report.good_files()
     if sys.argv[3] == "pipeline":  # the course's file pipeline: read, decode, resize in parallel, batch, prefetch

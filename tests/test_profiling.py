@@ -14,8 +14,10 @@ import pytest
 import tensorflow as tf
 from xprof.convert import raw_to_tool_data
 
+from helpers.config import settings
+from helpers.plots import timeline
 from helpers.processes import free_port
-from helpers.profiling import StepProfiler, plot_timeline, summarize
+from helpers.profiling import StepProfiler, profile_fit, summarize
 from servers import OPENER, serve
 
 NOTEBOOK = "test_profiling"
@@ -107,7 +109,7 @@ def test_image_data_generator_waits_in_python(quick_dataset: Path) -> None:
 
 
 def test_timeline_shows_waiting_and_the_pipeline(starved_run: Path) -> None:
-    figure = plot_timeline(summarize(starved_run), steps=2)
+    figure = timeline(summarize(starved_run), steps=2)
     ax = figure.axes[0]
     assert [label.get_text() for label in ax.get_yticklabels()] == ["training step", "input pipeline"]
     assert "input-bound" in ax.get_title()
@@ -152,3 +154,10 @@ def profile_runs(url: str, timeout: float = 60) -> list[str]:
 def test_tensorboard_lists_the_capture(starved_run: Path, tensorboard: str) -> None:
     capture = next(starved_run.glob("plugins/profile/*"))
     assert profile_runs(tensorboard) == [f"starved/{capture.name}"]
+
+
+def test_profile_fit_traces_the_scales_steps_in_one_call() -> None:
+    summary = profile_fit(model(32), starved(), NOTEBOOK, "one_call")
+    first, last = settings().scale.profile_steps
+    assert [step.number for step in summary.steps] == list(range(first, last + 1))
+    assert summary.bound == "input-bound" and summary.run == f"{NOTEBOOK}/one_call"

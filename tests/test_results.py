@@ -7,9 +7,9 @@ from datetime import datetime
 import numpy as np
 
 from helpers.config import settings
-from helpers.results import (comparison_rows, comparison_table, context_differences, decode_ceilings, format_table,
-                             load_results, missing_results, pipeline_rows, plot_comparison, plot_epochs,
-                             plot_throughput, plot_waiting, record)
+from helpers.plots import plot_epochs, plot_throughput, plot_waiting
+from helpers.results import (comparison_table, context_differences, decode_ceilings, extremes, format_table,
+                             load_results, missing_results, pipeline_rows, record)
 
 
 def test_record_and_load_round_trip_with_context(tmp_path, monkeypatch):
@@ -26,16 +26,15 @@ def test_record_and_load_round_trip_with_context(tmp_path, monkeypatch):
 
 def test_table_rows_come_from_the_files(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
-    record("01_baseline", images_per_second=100.0, peak_mib=900.0)
-    record("02_tf_data", images_per_second=450.0)
-    rows = comparison_rows(load_results(), metrics=["images_per_second", "peak_mib"])
+    record("01_baseline", pipeline="baseline", images_per_second=100.0)
+    record("02_tf_data", pipeline="tf.data")
+    rows = pipeline_rows(load_results())
     assert [row["notebook"] for row in rows] == ["01_baseline", "02_tf_data"]
-    assert rows[1]["images_per_second"] == 450.0 and rows[1]["peak_mib"] is None
-    table = format_table(rows).splitlines()
-    assert table[0].split()[:3] == ["notebook", "images_per_second", "peak_mib"]
-    assert table[2].split()[:3] == ["02_tf_data", "450.00", "-"]
-    figure = plot_comparison(rows)
-    assert len(figure.axes[0].patches) == 2
+    assert rows[0]["images_per_second"] == 100.0 and rows[1]["images_per_second"] is None
+    table = format_table(rows, {"notebook": "notebook", "images_per_second": "images/s"}).splitlines()
+    assert table[0].split() == ["notebook", "images/s"]
+    assert table[2].split() == ["02_tf_data", "-"]
+    assert len(plot_throughput(rows).axes[0].patches) == 2
 
 
 def test_missing_results_name_the_notebook_to_run(tmp_path, monkeypatch):
@@ -57,7 +56,7 @@ TFRECORDS = {"pipeline": "TFRecords, JPEG bytes", "images_per_second": 900.0, "d
 
 
 def test_a_named_suffix_makes_a_row_and_other_suffixes_do_not():
-    rows = pipeline_rows({"00_setup": result({"decode_ceiling": 1100.0}), "05_tfrecords": result(TFRECORDS)})
+    rows = pipeline_rows({"00_setup": result({"decode_ceiling": 1100.0}), "07_tfrecords": result(TFRECORDS)})
     assert [row["pipeline"] for row in rows] == ["TFRecords, JPEG bytes", "TFRecords, pre-resized"]
     jpeg, preresized = rows
     assert jpeg["first_epoch_seconds"] == 9.0 and jpeg["later_epoch_seconds"] == 6.0  # the median of the rest
@@ -65,14 +64,14 @@ def test_a_named_suffix_makes_a_row_and_other_suffixes_do_not():
     assert preresized["images_per_second"] == 3000.0 and preresized["decode_ceiling"] == 1000.0  # the notebook's own
     assert preresized["first_epoch_seconds"] == 4.0 and preresized["later_epoch_seconds"] is None
     assert preresized["waiting_percent"] == 0.0 and preresized["val_accuracy"] is None
-    assert preresized["notebook"] == "05_tfrecords" and preresized["cpu_count"] == 2
+    assert preresized["notebook"] == "07_tfrecords" and preresized["cpu_count"] == 2
 
 
 def test_the_comparison_table_formats_each_column():
-    rows = pipeline_rows({"05_tfrecords": result(TFRECORDS, tensorflow="2.21.0")})
+    rows = pipeline_rows({"07_tfrecords": result(TFRECORDS, tensorflow="2.21.0")})
     text = comparison_table(rows).splitlines()
     assert text[0].startswith("notebook      pipeline") and text[0].endswith("TF")
-    assert text[2].split("  ")[:2] == ["05_tfrecords", "TFRecords, pre-resized"]
+    assert text[2].split("  ")[:2] == ["07_tfrecords", "TFRecords, pre-resized"]
     assert text[1].split()[-13:-9] == ["900", "90", "1,000", "9.0"] and text[1].endswith("2.21.0")
     markdown = comparison_table(rows, markdown=True).splitlines()
     assert markdown[1].startswith("| :--- | :--- | ---: |")  # text left, numbers right
@@ -89,12 +88,12 @@ def test_differences_in_context_are_named_with_their_notebooks():
 
 def test_each_decode_ceiling_counts_once():
     rows = pipeline_rows({"03_files": result({"pipeline": "files", "decode_ceiling": 900.0}),
-                                  "05_tfrecords": result(TFRECORDS)})
+                                  "07_tfrecords": result(TFRECORDS)})
     assert len(rows) == 3 and decode_ceilings(rows) == [900.0, 1000.0]
 
 
 def test_charts_show_every_row_in_order_at_one_size():
-    rows = pipeline_rows({"05_tfrecords": result(TFRECORDS), "06_other": result({"pipeline": "other"})})
+    rows = pipeline_rows({"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})})
     throughput = plot_throughput(rows)
     axes = throughput.axes[0]
     assert [label.get_text().split(" · ")[0] for label in axes.get_yticklabels()] == ["05", "05", "06"]
@@ -105,3 +104,10 @@ def test_charts_show_every_row_in_order_at_one_size():
     waiting = plot_waiting(rows).axes[0]
     assert waiting.get_xlim() == (0, 110)
     assert throughput.get_size_inches().tolist() == plot_waiting([]).get_size_inches().tolist()
+
+
+def test_extremes_skip_rows_without_the_figure():
+    rows = [{"n": 1, "v": 3.0}, {"n": 2, "v": None}, {"n": 3, "v": 1.0}, {"n": 4}]
+    low, high = extremes(rows, "v")
+    assert (low["n"], high["n"]) == (3, 1)
+    assert extremes(rows, "absent") == (None, None)

@@ -67,3 +67,53 @@ def test_scan_changes_nothing(messy):
     before = _fingerprint(root)
     scan_folder(root, progress=False)
     assert _fingerprint(root) == before
+
+
+def test_the_messy_folder_is_rebuilt_from_a_view_of_itself(messy, tmp_path):
+    """Its source is read before its target is emptied: a run on the messy folder itself still works."""
+    root, kinds = messy
+    copy = tmp_path / "messy"
+    make_messy_folder(root, copy)
+    rebuilt = make_messy_folder(copy, copy)
+    assert rebuilt["bad"] == kinds["bad"] and rebuilt["ignored"] == kinds["ignored"]
+    assert {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()} == set().union(*rebuilt.values())
+
+
+def test_one_epoch_counts_images_and_stops_at_the_first_error():
+    import numpy as np
+    import tensorflow as tf
+
+    from helpers.messy import Epoch, one_epoch
+
+    images = tf.data.Dataset.from_tensor_slices(tf.zeros([10, 4, 4, 3]))
+    assert one_epoch(images.batch(4)) == Epoch(10)
+    assert one_epoch(images.map(lambda image: (image, 0))) == Epoch(10)  # single images with labels
+
+    def fails_at_six(index):
+        tf.debugging.assert_less(index, tf.constant(6, tf.int64), message="broken file")
+        return tf.zeros([4, 4, 3])
+
+    stopped = one_epoch(tf.data.Dataset.range(10).map(fails_at_six).batch(2))
+    assert stopped.images == 6 and stopped.error.startswith("InvalidArgumentError: ") and "broken file" in stopped.error
+    assert stopped.of(10) == "crashed (InvalidArgumentError)" and stopped.lost(10) is None
+
+    class Batches:  # a PyDataset as flow_from_directory returns: indexed, and endless when iterated
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return np.zeros([2, 4, 4, 3]), np.zeros([2])
+
+    assert one_epoch(Batches()) == Epoch(6) and Epoch(6).of(7) == "6 of 7" and Epoch(6).lost(7) == 1
+
+
+def test_side_by_side_pairs_each_loader_with_and_without_the_scan():
+    from helpers.messy import Epoch, SideBySide
+
+    table = SideBySide({"loader": Epoch(0, "OSError: broken"), "+ ignore_errors()": Epoch(5)},
+                       {"loader": Epoch(6)}, good=6, taught_in={"loader": "01"})
+    rows = table.rows()
+    assert rows[0] == {"loader": "loader", "taught_in": "01", "without": "crashed (OSError)", "lost_without": None,
+                       "with_scan": "6 of 6", "lost_with": 0}
+    assert rows[1]["with_scan"] is None and rows[1]["lost_without"] == 1
+    assert table._repr_markdown_().startswith("| loader | notebook | without the scan |")

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 import tensorflow as tf
 
-from helpers.strategy import StrategyInfo, detect_strategy, tpu_addresses
+from helpers.strategy import StrategyInfo, describe, detect_strategy, fallback_strategy, tpu_addresses
 
 
 class FakeStrategy:
@@ -81,3 +81,14 @@ def test_this_machine_falls_back_to_the_cpu_through_the_real_tpu_probe():
     assert info.passed_over[0].startswith("no TPU at 'local': ")
     assert info.passed_over[-1] == "no GPU visible to TensorFlow"
     assert str(info).splitlines()[0] == "CPU strategy: 1 replica on CPU:0"
+
+
+def test_describe_names_the_hardware_from_the_devices():
+    assert describe(FakeStrategy("resolver")).kind == "TPU"
+    assert describe(FakeStrategy(["/device:GPU:0"]), ["no TPU"]) == StrategyInfo("GPU", 1, ("GPU:0",), ("no TPU",))
+    assert describe(tf.distribute.get_strategy()) == StrategyInfo("CPU", 1, ("CPU:0",), ())
+
+
+def test_the_fallback_is_the_gpus_else_the_default_strategy():
+    assert fallback_strategy(lambda: ["/device:GPU:0"]).target == ["/device:GPU:0"]
+    assert fallback_strategy(no_gpus) is tf.distribute.get_strategy()

@@ -133,3 +133,12 @@ def test_verify_catches_wrong_labels_and_missing_manifest(source, tmp_path):
     check = tfrecords.verify_tfrecords(tmp_path, paths[:10], wrong, root)
     assert len(check.problems) == 10 and "has label" in check.problems[0]
     assert "did not finish" in str(tfrecords.verify_tfrecords(tmp_path / "nothing", paths, labels, root))
+
+
+def test_a_write_started_in_another_process_completes(source, tmp_path):
+    root, classes, paths, labels = source
+    child = tfrecords.start_write_process(tmp_path, paths[:12], labels[:12], classes, root, image_size=32)
+    assert child.wait(timeout=120) == 0
+    manifest = tfrecords.read_manifest(tmp_path)
+    assert manifest.records == 12 and manifest.image_size == 32
+    assert tfrecords.verify_tfrecords(tmp_path, paths[:12], labels[:12], root).ok
