@@ -96,7 +96,7 @@ def test_charts_show_every_row_in_order_at_one_size():
     rows = pipeline_rows({"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})})
     throughput = plot_throughput(rows)
     axes = throughput.axes[0]
-    assert [label.get_text().split(" · ")[0] for label in axes.get_yticklabels()] == ["05", "05", "06"]
+    assert [label.get_text().split(" · ")[0] for label in axes.get_yticklabels()] == ["07", "07", "08"]
     assert [text.get_text() for text in axes.texts] == ["900", "3,000", "not recorded"]
     assert [line.get_xdata()[0] for line in axes.lines] == [1000.0]  # the decode ceiling
     epochs = plot_epochs(rows).axes[0]
