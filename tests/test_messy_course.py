@@ -59,6 +59,7 @@ def test_every_notebook_runs_on_a_messy_folder_and_uses_every_good_image(messy, 
 PEAK_OF = """
 import os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+from pathlib import Path
 import tensorflow as tf
 from helpers import measure, tfrecords
 from helpers.scan import scan_folder
