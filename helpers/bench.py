@@ -24,7 +24,7 @@ from tqdm import tqdm
 from helpers import pipelines, tfrecords
 from helpers.config import SCALES
 from helpers.datasets import class_names, dataset_dir, image_files
-from helpers.measure import (WARMUP_BATCHES, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling,
+from helpers.measure import (MIN_SECONDS, WARMUP_BATCHES, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling,
                              throughput)
 
 DEFAULTS = SCALES["full"]  # the benchmark measures at the full scale's image and batch size
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     """Measure the pipelines side by side and print their throughputs, ratios and the cache's figures."""
     args = _parser().parse_args(argv)
     root = dataset_dir(args.dataset)
-    timing = {"batches": args.batches, "warmup": args.warmup}
+    timing = {"batches": args.batches, "warmup": args.warmup, "seconds": args.seconds}
     sizes = (root, args.image_size, args.batch_size)
     print(f"{args.dataset}: {len(image_files(root)):,} images at {args.image_size} px in batches of "
           f"{args.batch_size}; best of {args.rounds} rounds of {args.batches} batches, each after {args.warmup} warm-up; "
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
             records_pipeline(*sizes, Path(work) / "records"),
             keras_directory_dataset(*sizes), image_data_generator(*sizes))
         best = best_of_rounds({  # how to measure each once
-            CEILING: lambda: decode_ceiling(*sizes, **timing),
+            CEILING: lambda: decode_ceiling(paths, args.image_size, args.batch_size, seconds=args.seconds),
             PLAIN: lambda: throughput(plain, **timing),
             "tf.data + uint8 file cache (cached passes)": lambda: throughput(cached.repeat(), **timing),
             RECORDS: lambda: throughput(records, **timing),
@@ -125,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="batches timed per pipeline (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=3,
                         help="measurements of each pipeline, interleaved; the best counts (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=MIN_SECONDS,
+                        help="time each pipeline at least this long (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=WARMUP_BATCHES,
                         help="batches run before timing starts (default: %(default)s)")
     return parser

@@ -1,16 +1,18 @@
 """Measuring pipelines: input-only throughput, best of interleaved rounds, the decode ceiling, epoch times.
 
-Throughput is counted in images per second over a fixed number of batches, after a few
-warm-up batches that pay for tracing, thread start-up and AUTOTUNE's first guesses.
-The decode ceiling is the yardstick: how fast this machine decodes and resizes JPEGs
-already in memory on all its cores. A pipeline is reported as a share of the ceiling
-measured in the same process, so figures from different machines stay comparable.
+Throughput is counted in images per second over at least a number of batches and at least
+two seconds (shorter timings are mostly noise), after a few warm-up batches that pay for
+tracing, thread start-up and AUTOTUNE's first guesses. The decode ceiling is the yardstick:
+how fast this machine decodes and resizes the good files' bytes, already in memory, on all
+its cores: an upper bound for pipelines that decode the same files. A pipeline is reported as
+a share of the ceiling measured beside it, so figures from different machines stay comparable.
 """
 from __future__ import annotations
 
 import itertools
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +22,10 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from helpers.config import settings
-from helpers.datasets import image_files
 
 WARMUP_BATCHES = 3
+MIN_SECONDS = 2.0  # time every measurement at least this long: shorter ones are mostly noise
+CEILING_BYTES = 256 * 2**20  # encoded bytes the decode ceiling holds in memory at most
 
 
 @dataclass(frozen=True)
@@ -40,32 +43,37 @@ class Throughput:
 
 
 def throughput(data: Iterable, batches: int | None = None, warmup: int = WARMUP_BATCHES,
-               label: str | None = None) -> Throughput:
+               label: str | None = None, seconds: float = MIN_SECONDS) -> Throughput:
     """Time how fast ``data`` yields batches, doing nothing else with them.
-
-    The loop notebook 01 writes out as ``throughput``: ``warmup`` batches untimed, then
-    ``batches`` timed, images per second. This one adds a progress bar and copes with a
-    ``data`` that ends early.
 
     ``data`` is anything iterable that yields batches whose first element holds the
     images: a ``tf.data.Dataset``, a Python generator, an ``ImageDataGenerator``
     iterator or a Keras ``PyDataset`` (iterated one batch at a time, as Python iterates
-    it; ``fit()`` runs its workers in parallel). ``batches`` defaults to the scale's
-    ``bench_batches``; a last partial batch counts its real size; a finite ``data`` may
-    end early, and only the batches it gave are counted. ``label`` shows a progress bar.
+    it; ``fit()`` runs its workers in parallel). After ``warmup`` batches it times at least
+    ``batches`` batches (default: the scale's ``bench_batches``) and at least ``seconds``,
+    so a fast pipeline is not timed over a few milliseconds. A ``tf.data.Dataset`` is repeated, so
+    batches prefetched during warm-up do not count as free; other finite ``data`` may end early, and
+    only the batches it gave are counted (a last partial batch counts its real size).
+    ``label`` shows a progress bar. Written out in notebook 01.
     """
     batches = batches or settings().scale.bench_batches
+    if isinstance(data, tf.data.Dataset):  # time whole passes, not one pass's tail after warm-up filled its buffers
+        data = data.repeat()
     with tqdm(iter(data), total=warmup + batches, desc=label, unit="batch",
               disable=label is None, leave=False) as bar:
         stream = iter(bar)
         for _ in itertools.islice(stream, warmup):
             pass
+        sizes: list[int] = []
         start = time.perf_counter()
-        sizes = [len(tf.nest.flatten(batch)[0]) for batch in itertools.islice(stream, batches)]
-        seconds = time.perf_counter() - start
+        for batch in stream:
+            sizes.append(len(tf.nest.flatten(batch)[0]))
+            if len(sizes) >= batches and time.perf_counter() - start >= seconds:
+                break
+        elapsed = time.perf_counter() - start
     if not sizes:
         raise ValueError(f"The data ended within its {warmup} warm-up batches: nothing was timed")
-    return Throughput(sum(sizes) / seconds, len(sizes), sum(sizes), seconds)
+    return Throughput(sum(sizes) / elapsed, len(sizes), sum(sizes), elapsed)
 
 
 def best_of_rounds(pipelines: dict[str, Callable[[], Throughput]], rounds: int) -> dict[str, Throughput]:
@@ -91,31 +99,31 @@ def decode_and_resize(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     return tf.image.resize(image, (image_size, image_size))
 
 
-def decode_ceiling(root: Path | str, image_size: int | None = None, batch_size: int | None = None,
-                   batches: int | None = None, warmup: int = WARMUP_BATCHES,
-                   label: str | None = None) -> Throughput:
-    """The machine's decode ceiling: throughput of decoding and resizing in-memory JPEGs on all cores.
+def decode_ceiling(paths: Sequence[Path | str], image_size: int | None = None, batch_size: int | None = None,
+                   label: str | None = None, seconds: float = MIN_SECONDS,
+                   max_bytes: int = CEILING_BYTES) -> Throughput:
+    """The machine's decode ceiling: decoding and resizing in-memory images on all cores.
 
-    Introduced in notebook 00; every pipeline notebook measures it again in its own process.
-    The bytes of enough of the folder's files (spread over all classes) are read once;
-    tf.data then decodes and resizes them with parallel calls: no file reads and no
-    Python per image. Pipelines that read the same images rarely beat it, so report
-    them against a ceiling measured in the same process with ``percent_of_ceiling``.
-    Files that will not decode are passed over: the ceiling is a yardstick, not a pipeline.
+    ``paths`` are images that decode (a scan's good files). Their bytes are read once, all of
+    them or an evenly spaced sample of at most ``max_bytes``, so the ceiling sees the same mix
+    of small and huge images as a pipeline over the folder. tf.data then decodes and resizes
+    them in parallel, in whatever order they finish, and batches them (map and batch fuse):
+    the work a decoding pipeline does, without its file reads and its Python. A pipeline that
+    decodes the same files should not beat it by more than the noise; report pipelines against
+    a ceiling measured beside them with ``percent_of_ceiling``. Introduced in notebook 00.
     """
     scale = settings().scale
     image_size, batch_size = image_size or scale.image_size, batch_size or scale.batch_size
-    batches = batches or scale.bench_batches
-    files = [path for path, _ in image_files(Path(root))]
-    # Only as many files as the timing consumes, so a large dataset does not fill memory.
-    picked = np.linspace(0, len(files) - 1, min(len(files), (warmup + batches) * batch_size)).astype(int)
-    contents = tf.constant([files[i].read_bytes() for i in picked])
+    sizes = np.array([os.path.getsize(path) for path in paths])
+    share = min(1.0, max_bytes / max(sizes.sum(), 1))
+    picked = np.linspace(0, len(paths) - 1, max(1, round(share * len(paths)))).astype(int)
+    contents = tf.constant([Path(paths[i]).read_bytes() for i in picked])
     decoded = (tf.data.Dataset.from_tensor_slices(contents).repeat()
-               .map(lambda image: decode_and_resize(image, image_size), num_parallel_calls=tf.data.AUTOTUNE)
-               .ignore_errors()
+               .map(lambda image: decode_and_resize(image, image_size), num_parallel_calls=tf.data.AUTOTUNE,
+                    deterministic=False)
                .batch(batch_size)
                .prefetch(tf.data.AUTOTUNE))
-    return throughput(decoded, batches, warmup, label)
+    return throughput(decoded, label=label, seconds=seconds)
 
 
 def percent_of_ceiling(measured: Throughput, ceiling: Throughput) -> float:

@@ -3,9 +3,8 @@ step's timeline, and the results notebook's comparisons."""
 from __future__ import annotations
 
 import random
-import statistics
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -14,7 +13,7 @@ from PIL import Image
 
 from helpers.messy import SideBySide
 from helpers.profiling import StepSummary, clip
-from helpers.results import decode_ceilings
+from helpers.results import ceiling_multiple, decodes
 from helpers.scan import ImageFile, ScanReport
 
 COLORS = {"computing": "tab:blue", "waiting for input": "tab:orange",
@@ -99,38 +98,59 @@ def timeline(summary: StepSummary, steps: int = 3) -> Figure:
 
 
 def plot_throughput(rows: Sequence[Mapping]) -> Figure:
-    """Input-only images/s per pipeline, against the decode ceilings measured beside them."""
-    figure = _bars(rows, "images_per_second", "input-only images/s", "{:,.0f}")
-    axes = figure.axes[0]
-    ceilings = decode_ceilings(rows)
-    if ceilings:
-        middle, low, high = statistics.median(ceilings), min(ceilings), max(ceilings)
-        axes.axvline(middle, color="black", linestyle="--", linewidth=1,
-                     label=f"decode ceiling: median {middle:,.0f} images/s")
-        if high > low:
-            axes.axvspan(low, high, color="black", alpha=0.08,
-                         label=f"its {len(ceilings)} measurements: {low:,.0f} to {high:,.0f}")
+    """Input-only images/s: pipelines that decode against the decode ceiling measured beside each,
+    those that no longer decode (a cache, pre-resized records) as multiples of it, in a panel below."""
+    decoding = [row for row in rows if decodes(row)]
+    beyond = [{**row, "multiple": ceiling_multiple(row)} for row in rows if not decodes(row)]
+    figure, panels = _figure(len(decoding), len(beyond))
+    if decoding or not beyond:
+        axes = panels.pop(0)
+        ceilings = [row.get("decode_ceiling") for row in decoding]
+        _bars(axes, decoding, {"images_per_second": None}, "input-only images/s", _rate_and_percent,
+              marks=ceilings)
+        _marks(axes, ceilings, "its decode ceiling, measured beside it")
+    if beyond:
+        axes = panels.pop(0)
+        _bars(axes, beyond, {"multiple": None}, "input-only images/s, as a multiple of its decode ceiling",
+              lambda row, multiple: f"{multiple:,.1f}× ({row['images_per_second']:,.0f} images/s)")
+        axes.axvline(1, color="black", linestyle="--", linewidth=1, label="1× the decode ceiling")
+    if any(axes.get_legend_handles_labels()[0] for axes in figure.axes):
         figure.legend(loc="outside upper center", ncols=2, fontsize=8)
     return figure
 
 
+def _rate_and_percent(row: Mapping, rate: float) -> str:
+    multiple = ceiling_multiple(row)
+    return f"{rate:,.0f}" + ("" if multiple is None else f" · {100 * multiple:.0f} % of its ceiling")
+
+
 def plot_waiting(rows: Sequence[Mapping]) -> Figure:
-    """The share of each traced training step spent waiting for the next batch, in percent."""
-    figure = _bars(rows, "waiting_percent", "% of the training step waiting for input (from the trace)", "{:.0f} %")
-    figure.axes[0].set_xlim(0, 110)  # a whole step is 100 %; room for the labels
+    """The share of each traced training step spent waiting for input, in percent: the course model's
+    step on the CPU, and the accelerator stand-in's, a bar each per pipeline."""
+    figure, (axes,) = _figure(len(rows))
+    _bars(axes, rows, {"waiting_percent": "course model, computing on the CPU",
+                       "waiting_accelerator_percent": "accelerator stand-in, the CPU left free"},
+          "% of the training step waiting for input (from the trace)", "{:.1f} %")
+    axes.set_xlim(0, 110)  # a whole step is 100 %; room for the labels
+    if rows:
+        figure.legend(loc="outside upper center", ncols=2, fontsize=8)
     return figure
 
 
 def plot_epochs(rows: Sequence[Mapping]) -> Figure:
     """Seconds per training epoch: a bar for the later epochs (median), a mark for the first."""
-    figure = _bars(rows, "later_epoch_seconds", "seconds per training epoch", "{:.1f} s",
-                   legend="later epochs (median)")
-    axes = figure.axes[0]
-    firsts = [(row["first_epoch_seconds"], i) for i, row in enumerate(rows) if row.get("first_epoch_seconds")]
-    if firsts:
-        axes.scatter(*zip(*firsts), marker="|", s=300, linewidths=2, color="black", zorder=3, label="first epoch")
+    figure, (axes,) = _figure(len(rows))
+    firsts = [row.get("first_epoch_seconds") for row in rows]
+    _bars(axes, rows, {"later_epoch_seconds": "later epochs (median)"}, "seconds per training epoch",
+          _later_and_first, marks=firsts)
+    if _marks(axes, firsts, "first epoch"):
         figure.legend(loc="outside upper center", ncols=2, fontsize=8)
     return figure
+
+
+def _later_and_first(row: Mapping, later: float) -> str:
+    first = row.get("first_epoch_seconds")
+    return f"{later:.1f} s" + ("" if first is None else f" · first {first:.1f} s")
 
 
 def row_label(row: Mapping, width: int = 44) -> str:
@@ -139,25 +159,45 @@ def row_label(row: Mapping, width: int = 44) -> str:
     return textwrap.fill(name, width, break_long_words=False)
 
 
-def _bars(rows: Sequence[Mapping], metric: str, xlabel: str, fmt: str, legend: str | None = None) -> Figure:
-    """A horizontal bar per row, first row on top, labelled with its value; a row without it stays empty.
-
-    The figure has one size for any number of rows, so its text stays the same from run to run.
-    """
+def _figure(*row_counts: int) -> tuple[Figure, list]:
+    """A comparison's figure, one size for any number of rows (its text stays the same from run to run),
+    with a panel for each non-zero count of rows, as tall as its rows; one panel if none has rows."""
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
-    axes = figure.subplots()
+    counts = [count for count in row_counts if count] or [1]
+    return figure, list(figure.subplots(len(counts), 1, height_ratios=counts, squeeze=False)[:, 0])
+
+
+def _marks(axes, values: Sequence[float | None], label: str) -> bool:
+    """A black mark on each row at its value (rows without one get none); whether any was drawn."""
+    marks = [(value, y) for y, value in enumerate(values) if value]
+    if marks:
+        axes.scatter(*zip(*marks), marker="|", s=300, linewidths=2, color="black", zorder=3, label=label)
+    return bool(marks)
+
+
+def _bars(axes, rows: Sequence[Mapping], series: Mapping[str, str | None], xlabel: str,
+          fmt: str | Callable[[Mapping, float], str], marks: Sequence[float | None] = ()) -> None:
+    """A horizontal bar per row for each series (``{column: legend}``, side by side), first row on top.
+
+    Each bar is labelled with its value (``fmt``: a format, or a function of the row and the value),
+    past the row's mark if it has one (``marks``, drawn by ``_marks``); a row without it says "not recorded".
+    """
     axes.set_xlabel(xlabel)
     if not rows:
         axes.text(0.5, 0.5, "no results yet", ha="center", va="center", transform=axes.transAxes)
-        return figure
-    values = [row.get(metric) for row in rows]
-    bars = axes.barh(range(len(rows)), [value or 0 for value in values], label=legend)
-    axes.bar_label(bars, ["not recorded" if value is None else fmt.format(value) for value in values],
-                   padding=3, fontsize=8)
+        return
+    height = 0.8 / len(series)
+    for i, (column, legend) in enumerate(series.items()):
+        values = [row.get(column) for row in rows]
+        offset = (i - (len(series) - 1) / 2) * height
+        axes.barh([y + offset for y in range(len(rows))], [value or 0 for value in values], height, label=legend)
+        for y, (row, value, mark) in enumerate(zip(rows, values, [*marks, *[None] * len(rows)])):
+            text = "not recorded" if value is None else fmt(row, value) if callable(fmt) else fmt.format(value)
+            axes.annotate(text, (max(value or 0, mark or 0), y + offset), xytext=(4, 0), textcoords="offset points",
+                          va="center", fontsize=8)
     axes.set_yticks(range(len(rows)), [row_label(row) for row in rows], fontsize=8)
     axes.set_ylim(len(rows) - 0.5, -0.5)  # first row on top, as in the table
     axes.margins(x=0.15)  # room for the labels
-    return figure
 
 
 def image_row(images: Sequence, titles: Sequence[str]) -> Figure:
@@ -243,4 +283,36 @@ def composites(images: Sequence, masks: Sequence, count: int = 6) -> Figure:
     for ax in axes.flat:
         ax.axis("off")
     axes[0, 0].set_title("composites (above) and their masks (below)", loc="left", fontsize=10)
+    return figure
+
+
+def ceiling_panels(rates: Mapping[str, float], ceiling: float, decoding: Sequence[str]) -> Figure:
+    """Images/s against the decode ceiling measured beside them, first on top: the pipelines named in
+    ``decoding`` in percent of it (dashed line: 100 %), the others (a warm cache, pre-resized records:
+    they decode little or nothing) as multiples of it, in a panel below.
+
+    A decoding pipeline past the ceiling by more than the noise (``results.CEILING_NOISE``) is drawn
+    red: it does the ceiling's work per image and more, so its rounds met a quieter machine.
+    """
+    from helpers.results import CEILING_NOISE
+
+    groups = [(names, percent) for names, percent in (([n for n in rates if n in decoding], True),
+                                                      ([n for n in rates if n not in decoding], False)) if names]
+    figure = Figure(figsize=(9, 0.9 + 0.4 * len(rates) + 0.6 * len(groups)), layout="constrained")
+    panels = figure.subplots(len(groups), 1, height_ratios=[len(names) for names, _ in groups], squeeze=False)
+    for axes, (names, percent) in zip(panels[:, 0], groups):
+        values = [rates[name] / ceiling * (100 if percent else 1) for name in names]
+        past = [percent and value > 100 * CEILING_NOISE for value in values]
+        bars = axes.barh(range(len(names)), values, color=["tab:red" if above else "tab:blue" if percent
+                                                           else "tab:green" for above in past])
+        axes.bar_label(bars, [(f"{value:.0f} % of the ceiling" if percent else f"{value:,.1f}× the ceiling")
+                              + f" ({rates[name]:,.0f} images/s)" + (", past it: timing noise" if above else "")
+                              for name, value, above in zip(names, values, past)], padding=3, fontsize=8)
+        axes.axvline(100 if percent else 1, color="black", linestyle="--", linewidth=1)
+        axes.set_yticks(range(len(names)), names, fontsize=8)
+        axes.set_ylim(len(names) - 0.5, -0.5)
+        axes.set_xlim(0, (1.9 if any(past) else 1.6) * max(100 if percent else 1, *values))  # room for labels
+        axes.set_xlabel("% of the decode ceiling (decodes every image)" if percent
+                        else "multiple of the decode ceiling (decodes little or nothing)")
+    figure.suptitle(f"input only; decode ceiling (dashed lines): {ceiling:,.0f} images/s", fontsize=10)
     return figure

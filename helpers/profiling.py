@@ -37,6 +37,8 @@ from xprof.convert import raw_to_tool_data
 from helpers.config import settings
 
 STEP_TRACE = "train"  # the trace viewer shows each traced step as "train <n>"
+DEVICE_TRACE = "accelerator (simulated)"  # the span helpers.accelerator's stand-in step holds the device
+
 WAIT_TRACE = "next batch"  # marks a custom loop's fetch, whatever feeds it
 # Where a step blocks for its batch: the iterator op inside a Keras train function
 # (the AsOptional one when steps_per_execution > 1), an eager next(), or a marked fetch.
@@ -197,15 +199,17 @@ class StepSummary:
         printer.text(str(self))
 
 
-def profile_fit(model: keras.Model, data: object, notebook: str, run: str, **fit_options) -> StepSummary:
+def profile_fit(model: keras.Model, data: object, notebook: str, run: str,
+                callbacks: Iterable[keras.callbacks.Callback] = (), **fit_options) -> StepSummary:
     """Train ``model`` on ``data`` for the traced steps and two more, and summarise the capture.
 
     The capture notebook 01 teaches, in one call: the trace goes to ``logs/<notebook>/<run>/``.
-    ``fit_options`` go to ``model.fit``. The pipeline does its own shuffling, so ``fit`` is told not to.
+    ``callbacks`` run before the profiler's, inside each traced step; ``fit_options`` go to
+    ``model.fit``. The pipeline does its own shuffling, so ``fit`` is told not to.
     """
     profiler = StepProfiler(notebook, run)
-    model.fit(data, epochs=1, steps_per_epoch=profiler.last + 2, shuffle=False, callbacks=[profiler], verbose=0,
-              **fit_options)
+    model.fit(data, epochs=1, steps_per_epoch=profiler.last + 2, shuffle=False, callbacks=[*callbacks, profiler],
+              verbose=0, **fit_options)
     return summarize(profiler.logdir)
 
 
@@ -222,6 +226,8 @@ def summarize(logdir: Path | str) -> StepSummary:
               for e in events if e.start < end and e.end > origin]
     waits = _union((e.start, e.end) for e in events if e.name in WAIT_EVENTS)
     lanes = {"input pipeline": _union((e.start, e.end) for e in events if e.name.startswith(STAGE_PREFIX))}
+    if simulated := _union((e.start, e.end) for e in events if e.name == DEVICE_TRACE):
+        lanes[DEVICE_TRACE] = simulated
     for device, streams in _device_streams(threads).items():
         lanes[device] = _union((e.start, e.end) for e in events if e.thread in streams)
     return StepSummary(

@@ -6,8 +6,9 @@ comparison (same scale, same machine) from an unfair one.
 
 Every notebook that teaches a pipeline records the same numbers under the same names:
 ``pipeline`` (a short name), ``images_per_second`` (input only), ``decode_ceiling``,
-``percent_of_ceiling``, ``epoch_seconds`` (a list), ``wait_share`` (0..1, from the trace)
-and ``val_accuracy``. A second pipeline measured in the same notebook records them again
+``percent_of_ceiling``, ``epoch_seconds`` (a list), ``wait_share`` (0..1, from the trace of the
+course model), ``wait_share_accelerator`` (from the trace of ``helpers.accelerator``'s stand-in
+step) and ``val_accuracy``. A second pipeline measured in the same notebook records them again
 with a suffix, named by ``pipeline_<suffix>``; ``pipeline_rows`` makes it a row of its own.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,13 +30,20 @@ PIPELINE_COLUMNS = {
     "notebook": "notebook", "pipeline": "pipeline", "images_per_second": "images/s",
     "percent_of_ceiling": "% of ceiling", "decode_ceiling": "ceiling images/s",
     "first_epoch_seconds": "epoch 1 s", "later_epoch_seconds": "later epochs s",
-    "waiting_percent": "% waiting", "val_accuracy": "val accuracy",
+    "waiting_percent": "% waiting", "waiting_accelerator_percent": "% waiting, accelerator stand-in",
+    "val_accuracy": "val accuracy",
     "scale": "scale", "dataset": "dataset", "image_size": "px", "batch_size": "batch", "cpu_count": "cores",
     "tensorflow": "TF",
 }
 PIPELINE_FORMATS = {"images_per_second": "{:,.0f}", "percent_of_ceiling": "{:,.0f}", "decode_ceiling": "{:,.0f}",
                     "first_epoch_seconds": "{:.1f}", "later_epoch_seconds": "{:.1f}", "waiting_percent": "{:.1f}",
-                    "val_accuracy": "{:.2f}"}
+                    "waiting_accelerator_percent": "{:.1f}", "val_accuracy": "{:.2f}"}
+# A decoding pipeline reads at most 105 % of its decode ceiling (noise); twice it, it no longer decodes.
+CEILING_NOISE = 1.05  # a decoding pipeline this far past its decode ceiling is within the timing noise
+# The README's headline figures: the comparison's pipeline columns, from the same committed run.
+HEADLINE_COLUMNS = {key: PIPELINE_COLUMNS[key] for key in (
+    "notebook", "pipeline", "images_per_second", "percent_of_ceiling", "waiting_percent",
+    "waiting_accelerator_percent", "val_accuracy")}
 
 
 def result_path(notebook: str) -> Path:
@@ -42,8 +51,24 @@ def result_path(notebook: str) -> Path:
     return settings().results_dir / f"{notebook}.json"
 
 
-def record(notebook: str, **numbers: float) -> Path:
-    """Write a notebook's numbers, with the context they were measured in, and return the file.
+@dataclass(frozen=True)
+class Recorded:
+    """A notebook's recorded numbers: where they went, and its rows exactly as notebook 10 shows them."""
+
+    path: Path
+    rows: list[dict]
+
+    def __repr__(self) -> str:  # the plain-text output beside the Markdown: no machine path
+        return f"Recorded in {shown(self.path)}: {len(self.rows)} pipeline row(s)"
+
+    def _repr_markdown_(self) -> str:  # how a notebook shows it
+        saved = f"Recorded in `{shown(self.path)}`"
+        return f"{saved}; as the results notebook will show it:\n\n{comparison_table(self.rows, markdown=True)}" \
+            if self.rows else saved
+
+
+def record(notebook: str, **numbers: float) -> Recorded:
+    """Write a notebook's numbers, with the context they were measured in; end a cell with it to show them.
 
     ``notebook`` is the notebook's file name without ``.ipynb``. Recording again replaces the file.
     """
@@ -51,7 +76,7 @@ def record(notebook: str, **numbers: float) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     result = {"notebook": notebook, "numbers": numbers, "context": measurement_context()}
     path.write_text(json.dumps(result, indent=2, default=float))  # default: NumPy scalars
-    return path
+    return Recorded(path, pipeline_rows({notebook: json.loads(path.read_text())}))
 
 
 def measurement_context() -> dict:
@@ -123,7 +148,7 @@ def pipeline_rows(results: Mapping[str, dict]) -> list[dict]:
 def _pipeline_row(notebook: str, result: Mapping, suffix: str) -> dict:
     number = result["numbers"].get
     epochs = number("epoch_seconds" + suffix) or []
-    wait_share = number("wait_share" + suffix)
+    wait_share, wait_share_accelerator = number("wait_share" + suffix), number("wait_share_accelerator" + suffix)
     return {"notebook": notebook, "pipeline": number("pipeline" + suffix),
             "images_per_second": number("images_per_second" + suffix),
             "percent_of_ceiling": number("percent_of_ceiling" + suffix),
@@ -131,7 +156,9 @@ def _pipeline_row(notebook: str, result: Mapping, suffix: str) -> dict:
             "first_epoch_seconds": epochs[0] if epochs else None,
             "later_epoch_seconds": statistics.median(epochs[1:]) if len(epochs) > 1 else None,
             "waiting_percent": None if wait_share is None else 100 * wait_share,
+            "waiting_accelerator_percent": None if wait_share_accelerator is None else 100 * wait_share_accelerator,
             "val_accuracy": number("val_accuracy" + suffix),
+            "decodes": number("decodes" + suffix, True),
             **{column: result["context"].get(column) for column in CONTEXT_COLUMNS}}
 
 
@@ -140,6 +167,25 @@ def comparison_table(rows: Sequence[Mapping], markdown: bool = False) -> str:
     if not rows:
         return "No pipeline results yet."
     return format_table(rows, PIPELINE_COLUMNS, PIPELINE_FORMATS, markdown=markdown)
+
+
+def headline_table(rows: Sequence[Mapping]) -> str:
+    """The README's headline figures: the comparison's pipeline columns, as Markdown."""
+    return format_table(rows, HEADLINE_COLUMNS, PIPELINE_FORMATS, markdown=True)
+
+
+def markdown_rows(text: str) -> list[dict[str, str]]:
+    """The rows of every Markdown table in ``text``, each as {header: cell}."""
+    rows, headers = [], None
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("|") else None
+        if cells is None:
+            headers = None
+        elif headers is None:
+            headers = cells
+        elif not all(set(cell) <= set(":-") for cell in cells):
+            rows.append(dict(zip(headers, cells)))
+    return rows
 
 
 def context_differences(rows: Sequence[Mapping]) -> list[str]:
@@ -159,6 +205,21 @@ def decode_ceilings(rows: Sequence[Mapping]) -> list[float]:
     """The decode ceilings measured beside the rows, each measurement once (a notebook's rows share theirs)."""
     return [ceiling for _, ceiling in dict.fromkeys((row["notebook"], row["decode_ceiling"]) for row in rows
                                                      if row.get("decode_ceiling"))]
+
+
+def ceiling_multiple(row: Mapping) -> float | None:
+    """The row's images/s as a multiple of the decode ceiling measured beside it; None without both."""
+    rate, ceiling = row.get("images_per_second"), row.get("decode_ceiling")
+    return rate / ceiling if rate is not None and ceiling else None
+
+
+def decodes(row: Mapping) -> bool:
+    """Whether the row's pipeline decodes every full-size image on every pass (its notebook says so).
+
+    Notebooks record ``decodes=False`` for pipelines that no longer do: a cache, records of images
+    already resized. Those are compared with the decode ceiling as multiples, the others in percent.
+    """
+    return row.get("decodes", True)
 
 
 def extremes(rows: Sequence[Mapping], column: str) -> tuple[Mapping | None, Mapping | None]:

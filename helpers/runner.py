@@ -20,21 +20,38 @@ from pathlib import Path
 import nbclient
 import nbformat
 
-from helpers.config import ROOT, shown
 from helpers import results
+from helpers.config import ROOT, shown
 from helpers.course import QUICK_ENV
 
+README = ROOT / "README.md"
+HEADLINES_START, HEADLINES_END = "<!-- headline figures: start -->", "<!-- headline figures: end -->"
 QUICK_CELL_TIMEOUT = 900  # seconds: a quick-mode cell stays far below it; full-scale training may take hours
 
 
 def refresh_outputs(notebooks: list[Path]) -> int:
     """Execute notebooks top to bottom in a fresh kernel each and save them in place.
 
+    The results notebook (the last) runs again after any notebook it reads, and the README's
+    headline figures are then rewritten from the same results: one run, one set of numbers.
     A notebook that fails keeps its committed outputs; its failed copy goes to ``runs/failed/``.
     """
-    return execute_notebooks(notebooks or course_notebooks(), {**os.environ, **QUICK_ENV}, QUICK_CELL_TIMEOUT,
-                             save_as=lambda path: path,
-                             save_failed_as=lambda path: ROOT / "runs" / "failed" / path.name)
+    notebooks = [path.resolve() for path in notebooks] or course_notebooks()
+    results_notebook = course_notebooks()[-1]
+    if results_notebook not in notebooks:
+        notebooks.append(results_notebook)
+    failed = execute_notebooks(notebooks, {**os.environ, **QUICK_ENV}, QUICK_CELL_TIMEOUT, save_as=lambda path: path,
+                               save_failed_as=lambda path: ROOT / "runs" / "failed" / path.name)
+    if not failed:
+        write_headlines(README, results.headline_table(results.pipeline_rows(results.load_results())))
+    return failed
+
+
+def write_headlines(readme: Path, table: str) -> None:
+    """Put ``table`` between the README's headline markers, in place of what was there."""
+    text = readme.read_text()
+    start, end = text.index(HEADLINES_START) + len(HEADLINES_START), text.index(HEADLINES_END)
+    readme.write_text(f"{text[:start]}\n{table}\n{text[end:]}")
 
 
 def run_course(notebooks: list[Path], scale: str = "quick", dataset: str = "embedded", out: Path | None = None) -> int:

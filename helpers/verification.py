@@ -1,10 +1,11 @@
-"""Verification from pairs of images: people, a split by people, checks on pairs, stateless draws, a model.
+"""Verification from pairs of images: people, a split by people, checks on pairs, stateless draws, models.
 
 Notebook 05 writes the pair generator and the sampling pipeline in TensorFlow ops itself; this
 module holds what they stand on: where the pairs come from (Labeled Faces in the Wild at full
 scale, the course dataset's classes standing in for people otherwise), each person's good
 images, a validation split, a pair shown and checked as a reader reads it, the stateless random
-draws of a positive and a negative pair in TensorFlow ops, and a small siamese verifier.
+draws of a positive and a negative pair in TensorFlow ops, a small siamese verifier, and
+``helpers.accelerator``'s stand-in step made to take pairs.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from helpers import datasets
+from helpers import accelerator, datasets
+from helpers.config import Settings
+from helpers.profiling import StepSummary
 from helpers.scan import ScanReport
 
 MANY_PEOPLE = 50  # from this many people on, validation uses people unseen in training
@@ -137,3 +140,24 @@ def siamese_verifier(image_size: int, embedding_size: int = 32) -> keras.Model:
     model = keras.Model((first, second), keras.layers.Dense(1, activation="sigmoid")(distance), name="siamese")
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy", metrics=["accuracy"])
     return model
+
+
+def stand_in_verifier(image_size: int) -> keras.Model:
+    """The accelerator stand-in's model for pairs: real, and a millisecond or two of CPU a step.
+
+    Each image is averaged to its mean colour; a dense layer reads the two colours' absolute
+    difference. Loss and accuracy are real, if poor: the point is the step's timing.
+    """
+    first, second = (keras.Input((image_size, image_size, 3)) for _ in range(2))
+    mean_colour = keras.Sequential([keras.layers.Rescaling(1 / 255), keras.layers.GlobalAveragePooling2D()])
+    distance = keras.ops.abs(mean_colour(first) - mean_colour(second))
+    model = keras.Model((first, second), keras.layers.Dense(1, activation="sigmoid")(distance),
+                        name="accelerator_stand_in")
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def profile_pair_stand_in(data: Iterable, run: Settings, name: str = "accelerator_stand_in") -> StepSummary:
+    """``helpers.accelerator``'s stand-in step for batches of pairs: device time for both images of each pair."""
+    model = stand_in_verifier(run.scale.image_size)
+    return accelerator.profile_on_device(model, data, run, name, images=2 * run.scale.batch_size)

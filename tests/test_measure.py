@@ -40,9 +40,14 @@ def test_throughput_matches_a_known_pace_and_skips_warm_up():
 
 
 def test_partial_last_batch_counts_its_real_size():
-    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((50, 4, 4, 3), np.float32)).batch(8)
-    measured = throughput(dataset, batches=100, warmup=1)
+    measured = throughput(arrays([8] * 6 + [2]), batches=100, warmup=1)
     assert (measured.batches, measured.images) == (6, 42)  # 5 full batches after warm-up, then 2 images
+
+
+def test_a_dataset_is_timed_over_whole_passes():
+    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((16, 4, 4, 3), np.float32)).batch(8)  # 2 batches a pass
+    measured = throughput(dataset, batches=5, warmup=1, seconds=0)
+    assert (measured.batches, measured.images) == (5, 40)
 
 
 def test_data_that_ends_during_warm_up_is_an_error():
@@ -51,9 +56,11 @@ def test_data_that_ends_during_warm_up_is_an_error():
 
 
 def test_decode_ceiling_bounds_a_slowed_pipeline(quick_dataset):
-    timing = {"batches": 4, "warmup": 1}
-    ceiling = decode_ceiling(quick_dataset, image_size=64, batch_size=8, **timing)
-    slowed = throughput(paced(pipelines.from_files(*labelled_files(quick_dataset), 64, 8).repeat(), itertools.repeat(0.2)), **timing)
+    paths, labels = labelled_files(quick_dataset)
+    ceiling = decode_ceiling(paths, image_size=64, batch_size=8, seconds=0.5)
+    slowed = throughput(paced(pipelines.from_files(paths, labels, 64, 8).repeat(), itertools.repeat(0.2)),
+                        batches=4, warmup=1, seconds=0)
+    assert ceiling.seconds >= 0.5
     assert ceiling.images_per_second > 0
     assert ceiling.images_per_second >= slowed.images_per_second
     assert percent_of_ceiling(ceiling, ceiling) == pytest.approx(100)
@@ -91,7 +98,7 @@ def test_peak_memory_covers_what_the_block_held():
 def test_bench_smoke_run_prints_every_figure(quick_dataset):
     env = {**os.environ, "COURSE_DATA_DIR": str(quick_dataset.parent)}
     run = subprocess.run([sys.executable, "-m", "helpers.bench", "--dataset", "embedded-quick", "--batches", "3",
-                          "--warmup", "1", "--rounds", "2", "--image-size", "64", "--batch-size", "8"],
+                          "--warmup", "1", "--rounds", "2", "--seconds", "0.1", "--image-size", "64", "--batch-size", "8"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()

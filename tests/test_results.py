@@ -8,14 +8,16 @@ import numpy as np
 
 from helpers.config import settings
 from helpers.plots import plot_epochs, plot_throughput, plot_waiting
-from helpers.results import (comparison_table, context_differences, decode_ceilings, extremes, format_table,
-                             load_results, missing_results, pipeline_rows, record)
+from helpers.results import (ceiling_multiple, comparison_table, context_differences, decode_ceilings, decodes,
+                             extremes, format_table, load_results, markdown_rows, missing_results, pipeline_rows,
+                             record)
 
 
 def test_record_and_load_round_trip_with_context(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
-    path = record("02_tf_data", images_per_second=np.float32(812.5), epochs=2)
-    assert path == tmp_path / "02_tf_data.json"
+    recorded = record("02_tf_data", images_per_second=np.float32(812.5), epochs=2)
+    assert recorded.path == tmp_path / "02_tf_data.json" and recorded.rows == []  # no pipeline, no row
+    assert repr(recorded).startswith("Recorded in ") and repr(recorded).endswith("02_tf_data.json: 0 pipeline row(s)")
     result = load_results()["02_tf_data"]
     assert result["numbers"] == {"images_per_second": 812.5, "epochs": 2}
     context = result["context"]
@@ -37,6 +39,13 @@ def test_table_rows_come_from_the_files(tmp_path, monkeypatch):
     assert len(plot_throughput(rows).axes[0].patches) == 2
 
 
+def test_a_recorded_pipeline_shows_its_rows_as_the_comparison_will(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    shown = record("07_tfrecords", **TFRECORDS)._repr_markdown_()
+    assert markdown_rows(shown) == markdown_rows(comparison_table(pipeline_rows(load_results()), markdown=True))
+    assert [row["% waiting, accelerator stand-in"] for row in markdown_rows(shown)] == ["60.0", "2.0"]
+
+
 def test_missing_results_name_the_notebook_to_run(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
     (tmp_path / "01_baseline.json").write_text(json.dumps({"numbers": {}, "context": {}}))
@@ -52,7 +61,7 @@ TFRECORDS = {"pipeline": "TFRecords, JPEG bytes", "images_per_second": 900.0, "d
              "percent_of_ceiling": 90.0, "epoch_seconds": [9.0, 5.0, 7.0, 6.0], "wait_share": 0.25, "val_accuracy": 0.5,
              "pipeline_preresized": "TFRecords, pre-resized", "images_per_second_preresized": 3000.0,
              "epoch_seconds_preresized": [4.0], "wait_share_preresized": 0.0, "images_per_second_augmented": 400.0,
-             "wait_share_fast_step": 0.9}
+             "wait_share_accelerator": 0.6, "wait_share_accelerator_preresized": 0.02, "decodes_preresized": False}
 
 
 def test_a_named_suffix_makes_a_row_and_other_suffixes_do_not():
@@ -61,6 +70,7 @@ def test_a_named_suffix_makes_a_row_and_other_suffixes_do_not():
     jpeg, preresized = rows
     assert jpeg["first_epoch_seconds"] == 9.0 and jpeg["later_epoch_seconds"] == 6.0  # the median of the rest
     assert jpeg["waiting_percent"] == 25.0 and jpeg["images_per_second"] == 900.0
+    assert jpeg["waiting_accelerator_percent"] == 60.0 and preresized["waiting_accelerator_percent"] == 2.0
     assert preresized["images_per_second"] == 3000.0 and preresized["decode_ceiling"] == 1000.0  # the notebook's own
     assert preresized["first_epoch_seconds"] == 4.0 and preresized["later_epoch_seconds"] is None
     assert preresized["waiting_percent"] == 0.0 and preresized["val_accuracy"] is None
@@ -72,10 +82,11 @@ def test_the_comparison_table_formats_each_column():
     text = comparison_table(rows).splitlines()
     assert text[0].startswith("notebook      pipeline") and text[0].endswith("TF")
     assert text[2].split("  ")[:2] == ["07_tfrecords", "TFRecords, pre-resized"]
-    assert text[1].split()[-13:-9] == ["900", "90", "1,000", "9.0"] and text[1].endswith("2.21.0")
+    assert text[1].split()[-14:-9] == ["900", "90", "1,000", "9.0", "6.0"] and text[1].endswith("2.21.0")
     markdown = comparison_table(rows, markdown=True).splitlines()
+    assert "| % waiting | % waiting, accelerator stand-in | val accuracy |" in markdown[0]
     assert markdown[1].startswith("| :--- | :--- | ---: |")  # text left, numbers right
-    assert "| 3,000 | - | 1,000 | 4.0 | - | 0.0 | - |" in markdown[3]
+    assert "| 3,000 | - | 1,000 | 4.0 | - | 0.0 | 2.0 | - |" in markdown[3]
     assert comparison_table([]) == "No pipeline results yet."
 
 
@@ -92,18 +103,32 @@ def test_each_decode_ceiling_counts_once():
     assert len(rows) == 3 and decode_ceilings(rows) == [900.0, 1000.0]
 
 
+def test_a_pipeline_decodes_unless_its_notebook_says_it_does_not():
+    rows = pipeline_rows({"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})})
+    assert [ceiling_multiple(row) for row in rows] == [0.9, 3.0, None]
+    assert [decodes(row) for row in rows] == [True, False, True]
+
+
 def test_charts_show_every_row_in_order_at_one_size():
     rows = pipeline_rows({"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})})
     throughput = plot_throughput(rows)
-    axes = throughput.axes[0]
-    assert [label.get_text().split(" · ")[0] for label in axes.get_yticklabels()] == ["07", "07", "08"]
-    assert [text.get_text() for text in axes.texts] == ["900", "3,000", "not recorded"]
-    assert [line.get_xdata()[0] for line in axes.lines] == [1000.0]  # the decode ceiling
+    decoding, beyond = throughput.axes
+    assert [label.get_text().split(" · ")[0] for label in decoding.get_yticklabels()] == ["07", "08"]
+    assert [text.get_text() for text in decoding.texts] == ["900 · 90 % of its ceiling", "not recorded"]
+    assert decoding.collections[0].get_offsets().tolist() == [[1000.0, 0.0]]  # the row's own ceiling
+    assert [label.get_text() for label in beyond.get_yticklabels()] == ["07 · TFRecords, pre-resized"]
+    assert [text.get_text() for text in beyond.texts] == ["3.0× (3,000 images/s)"]
+    assert [line.get_xdata()[0] for line in beyond.lines] == [1]  # the decode ceiling, as a multiple
     epochs = plot_epochs(rows).axes[0]
     assert len(epochs.collections[0].get_offsets()) == 2  # a first-epoch mark for each row that trained
+    assert [text.get_text() for text in epochs.texts] == ["6.0 s · first 9.0 s", "not recorded", "not recorded"]
     waiting = plot_waiting(rows).axes[0]
     assert waiting.get_xlim() == (0, 110)
-    assert throughput.get_size_inches().tolist() == plot_waiting([]).get_size_inches().tolist()
+    assert [text.get_text() for text in waiting.texts] == [  # the course model's bars, then the stand-in's
+        "25.0 %", "0.0 %", "not recorded", "60.0 %", "2.0 %", "not recorded"]
+    assert len(plot_throughput(rows[:1]).axes) == 1  # no panel for rows past the ceiling when none is
+    for figure in (plot_waiting([]), plot_throughput([]), plot_epochs(rows)):
+        assert figure.get_size_inches().tolist() == throughput.get_size_inches().tolist()
 
 
 def test_extremes_skip_rows_without_the_figure():

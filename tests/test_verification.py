@@ -5,8 +5,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from helpers.accelerator import A100
+from helpers.config import settings
+from helpers.profiling import DEVICE_TRACE
 from helpers.verification import (MANY_PEOPLE, check_pairs, columns, describe, images_by_person, negative_pair,
-                                  pick, positive_pair, siamese_verifier, split_people, two_random_indices)
+                                  pick, positive_pair, profile_pair_stand_in, siamese_verifier, split_people,
+                                  stand_in_verifier, two_random_indices)
 from helpers.scan import scan_folder
 
 
@@ -79,3 +83,18 @@ def test_the_verifier_takes_two_images_and_gives_one_probability():
     images = np.zeros((2, 64, 64, 3), np.float32)
     assert model.predict((images, images), verbose=0).shape == (2, 1)
     assert len(model.inputs) == 2
+
+
+def test_the_pair_stand_in_holds_the_device_for_both_images_of_every_pair(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path))
+    run = settings("test_verification")
+    images = np.zeros((run.scale.batch_size, run.scale.image_size, run.scale.image_size, 3), np.float32)
+    same = np.ones(run.scale.batch_size, np.float32)
+    assert stand_in_verifier(run.scale.image_size).predict((images, images), verbose=0).shape == (len(images), 1)
+    pairs = tf.data.Dataset.from_tensors(((images, images), same)).repeat()  # ready at once: no wait
+    summary = profile_pair_stand_in(pairs, run)
+    device_ms = A100.step_ms(run.scale.image_size, 2 * run.scale.batch_size)  # two images a pair
+    asleep_ms = sum(end - start for start, end in summary.lanes[DEVICE_TRACE]) / len(summary.steps)
+    assert 0 < asleep_ms <= 1.05 * device_ms  # the model's own step counts as device time
+    assert summary.step_ms >= 0.9 * device_ms
+    assert summary.wait_share < 0.2

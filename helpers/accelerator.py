@@ -1,0 +1,114 @@
+"""A stand-in for an accelerator's training step: the wait a GPU would see from this host's pipeline.
+
+On a GPU or TPU the host's CPU is free while the device computes, so the input pipeline has
+the whole CPU and a step waits only when input is slower than the device. On two CPU cores a
+real model's step is slower than any pipeline and its trace says "compute-bound". The stand-in
+step trains a real model that costs the CPU almost nothing (average the pixels, one dense
+layer: loss and accuracy stay real), then holds the training loop for as long as a named
+accelerator would take for the batch, asleep, so the CPU stays free for the pipeline.
+
+The device time comes from a published figure, scaled by pixel count to the run's image size
+(a convolutional network's work grows with the pixels it sees):
+
+NVIDIA DeepLearningExamples, TensorFlow2/Classification/ConvNets/efficientnet_v1, README,
+"Training performance results for EfficientNet v1-B0", NVIDIA DGX A100 (8x A100 80GB),
+1 GPU, TF32 (TensorFlow's default precision on that GPU): 1,209 images/s at 224 x 224.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers.config import Settings
+from helpers.profiling import DEVICE_TRACE, StepSummary, profile_fit
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """A published training throughput: what the stand-in step imitates."""
+
+    name: str
+    images_per_second: float
+    image_size: int  # pixels, square, of the published figure
+    source: str
+
+    def step_ms(self, image_size: int, batch_size: int) -> float:
+        """Milliseconds this accelerator would compute on a batch, scaled by pixel count."""
+        pixels = (image_size / self.image_size) ** 2
+        return 1000 * batch_size * pixels / self.images_per_second
+
+    def describe(self, image_size: int, batch_size: int) -> str:
+        """One line for a notebook: the figure, its source and the step it gives at this size."""
+        return (f"stand-in: {self.name}, {self.images_per_second:,.0f} images/s at {self.image_size} px "
+                f"({self.source}); scaled to {image_size} px, a batch of {batch_size} takes "
+                f"{self.step_ms(image_size, batch_size):.1f} ms of device time, the small model's own step included")
+
+
+A100 = Accelerator("one A100 80GB training EfficientNet-B0 in TF32", 1209, 224,
+                   "NVIDIA DeepLearningExamples, EfficientNet v1-B0 for TensorFlow 2, training performance")
+
+
+class DeviceTime(keras.callbacks.Callback):
+    """After each training batch, hold the loop for ``ms`` milliseconds, asleep: a device computing."""
+
+    def __init__(self, ms: float) -> None:
+        super().__init__()
+        self.seconds = ms / 1000
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        with tf.profiler.experimental.Trace(DEVICE_TRACE):
+            time.sleep(self.seconds)  # the GIL and both cores are free for the input pipeline meanwhile
+
+
+class _StepTimes(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.ms = [*getattr(self, "ms", []), 1000 * (time.perf_counter() - self.start)]
+
+
+def own_step_ms(model: keras.Model, batch: tuple, steps: int = 20) -> float:
+    """Median milliseconds of ``model``'s own training step (Keras included) on a batch already in memory."""
+    times = _StepTimes()
+    model.fit(tf.data.Dataset.from_tensors(batch).repeat(), epochs=1, steps_per_epoch=steps, shuffle=False,
+              verbose=0, callbacks=[times])
+    return float(np.median(times.ms[steps // 2:]))  # the first steps trace the step function
+
+
+def stand_in_model(num_classes: int, image_size: int) -> keras.Model:
+    """A real classifier whose own step costs the CPU a millisecond or two."""
+    model = keras.Sequential([keras.Input((image_size, image_size, 3)),
+                              keras.layers.Rescaling(1 / 255),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(num_classes)], name="accelerator_stand_in")
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def profile_on_device(model: keras.Model, data: Iterable, run: Settings, name: str = "accelerator_stand_in",
+                      images: int | None = None, accelerator: Accelerator = A100) -> StepSummary:
+    """Trace a few steps of ``model`` fed by ``data`` as if they ran on ``accelerator``, into ``logs/<notebook>/<name>/``.
+
+    A step lasts what ``accelerator`` would take for ``images`` images (default: the batch size).
+    The model's own step (Keras included, measured first on a batch in memory) counts as device
+    time: the stand-in sleeps only for the rest, and not at all where the model alone is slower (a
+    busy CPU: it then asks for input more slowly than the accelerator would, and the wait it shows
+    is a lower bound). The summary's ``wait_share`` is what notebooks record as ``wait_share_accelerator``.
+    """
+    scale = run.scale
+    own_ms = own_step_ms(model, next(iter(data))[:2])
+    device_ms = accelerator.step_ms(scale.image_size, images or scale.batch_size)
+    return profile_fit(model, data, run.notebook, name, callbacks=[DeviceTime(max(0.0, device_ms - own_ms))])
+
+
+def profile_stand_in(data: Iterable, run: Settings, num_classes: int,
+                     name: str = "accelerator_stand_in") -> StepSummary:
+    """``profile_on_device`` with ``stand_in_model``: the stand-in step every pipeline notebook traces."""
+    return profile_on_device(stand_in_model(num_classes, run.scale.image_size), data, run, name)
