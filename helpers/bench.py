@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import tensorflow as tf
-from tqdm import tqdm
 
 from helpers import pipelines, tfrecords
+from helpers.caches import pass_seconds
 from helpers.config import SCALES
 from helpers.datasets import class_names, dataset_dir, image_files
 from helpers.measure import (MIN_SECONDS, WARMUP_BATCHES, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling,
@@ -43,12 +42,7 @@ def labelled_files(root: Path) -> tuple[list[str], list[int]]:
 
 def cache_passes(dataset: tf.data.Dataset, cache_file: Path, passes: int = 3) -> tuple[list[float], int]:
     """Seconds of each full pass over a file-cached dataset (the first one writes the cache) and the cache's bytes."""
-    seconds = []
-    for _ in tqdm(range(passes), desc="cache passes", leave=False):
-        start = time.perf_counter()
-        for _ in dataset:
-            pass
-        seconds.append(time.perf_counter() - start)
+    seconds = pass_seconds(dataset, passes)
     return seconds, sum(f.stat().st_size for f in cache_file.parent.glob(cache_file.name + ".*"))
 
 
