@@ -25,7 +25,9 @@ from helpers.config import ROOT, shown
 from helpers.course import QUICK_ENV
 
 README = ROOT / "README.md"
+# The README's blocks of measured figures, rewritten by ``outputs`` from the same results as notebook 10.
 HEADLINES_START, HEADLINES_END = "<!-- headline figures: start -->", "<!-- headline figures: end -->"
+LESSONS_START, LESSONS_END = "<!-- lessons measured: start -->", "<!-- lessons measured: end -->"
 QUICK_CELL_TIMEOUT = 900  # seconds: a quick-mode cell stays far below it; full-scale training may take hours
 
 
@@ -33,7 +35,8 @@ def refresh_outputs(notebooks: list[Path]) -> int:
     """Execute notebooks top to bottom in a fresh kernel each and save them in place.
 
     The results notebook (the last) runs again after any notebook it reads, and the README's
-    headline figures are then rewritten from the same results: one run, one set of numbers.
+    headline figures and measured lessons are then rewritten from the same results: one run, one set
+    of numbers.
     A notebook that fails keeps its committed outputs; its failed copy goes to ``runs/failed/``.
     """
     notebooks = [path.resolve() for path in notebooks] or course_notebooks()
@@ -43,14 +46,16 @@ def refresh_outputs(notebooks: list[Path]) -> int:
     failed = execute_notebooks(notebooks, {**os.environ, **QUICK_ENV}, QUICK_CELL_TIMEOUT, save_as=lambda path: path,
                                save_failed_as=lambda path: ROOT / "runs" / "failed" / path.name)
     if not failed:
-        write_headlines(README, results.headline_table(results.pipeline_rows(results.load_results())))
+        found = results.load_results()
+        write_block(README, HEADLINES_START, HEADLINES_END, results.headline_table(results.pipeline_rows(found)))
+        write_block(README, LESSONS_START, LESSONS_END, results.lesson_table(results.lesson_rows(found)))
     return failed
 
 
-def write_headlines(readme: Path, table: str) -> None:
-    """Put ``table`` between the README's headline markers, in place of what was there."""
+def write_block(readme: Path, start_marker: str, end_marker: str, table: str) -> None:
+    """Put ``table`` between two of the README's markers, in place of what was there."""
     text = readme.read_text()
-    start, end = text.index(HEADLINES_START) + len(HEADLINES_START), text.index(HEADLINES_END)
+    start, end = text.index(start_marker) + len(start_marker), text.index(end_marker)
     readme.write_text(f"{text[:start]}\n{table}\n{text[end:]}")
 
 

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from helpers.results import HEADLINE_COLUMNS, markdown_rows
-from helpers.runner import HEADLINES_END, HEADLINES_START, README, course_notebooks
+from helpers.runner import HEADLINES_END, HEADLINES_START, LESSONS_END, LESSONS_START, README, course_notebooks
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -28,26 +28,40 @@ def key(row: dict[str, str]) -> tuple[str, str]:
     return row["notebook"], row["pipeline"]
 
 
-def comparison() -> list[dict[str, str]]:
-    rows = [row for row in markdown_rows(markdown_outputs(course_notebooks()[-1])) if "pipeline" in row]
-    assert rows, "the results notebook's committed outputs hold no comparison table"
+def results_table(column: str) -> list[dict[str, str]]:
+    """The rows of the results notebook's committed tables that have ``column``."""
+    rows = [row for row in markdown_rows(markdown_outputs(course_notebooks()[-1])) if column in row]
+    assert rows, f"the results notebook's committed outputs hold no table with a {column!r} column"
     return rows
 
 
-def test_every_row_of_the_results_notebook_is_what_its_notebook_recorded() -> None:
+def comparison() -> list[dict[str, str]]:
+    return results_table("pipeline")
+
+
+def readme_block(start: str, end: str) -> list[dict[str, str]]:
+    text = README.read_text()
+    rows = markdown_rows(text[text.index(start):text.index(end)])
+    assert rows, "the README lacks a block of measured figures: run `python3 -m helpers.course outputs`"
+    return rows
+
+
+@pytest.mark.parametrize("column", ["pipeline", "lesson"])
+def test_every_row_of_the_results_notebook_is_what_its_notebook_recorded(column: str) -> None:
     stale = []
-    for row in comparison():
+    for row in results_table(column):
         shown = markdown_rows(markdown_outputs(NOTEBOOKS / f"{row['notebook']}.ipynb"))
         if row not in shown:
-            stale.append(f"{row['notebook']} / {row['pipeline']}")
+            stale.append(f"{row['notebook']} / {row[column]}")
     assert stale == [], "re-run the notebooks named, then the results notebook, with `outputs`"
 
 
+def test_the_readme_lessons_are_the_results_notebook_figures() -> None:
+    assert readme_block(LESSONS_START, LESSONS_END) == results_table("lesson")
+
+
 def test_the_readme_headlines_are_the_results_notebook_figures() -> None:
-    text = README.read_text()
-    block = text[text.index(HEADLINES_START):text.index(HEADLINES_END)]
-    headlines = markdown_rows(block)
-    assert headlines, "the README has no headline figures: run `python3 -m helpers.course outputs`"
+    headlines = readme_block(HEADLINES_START, HEADLINES_END)
     table = {key(row): row for row in comparison()}
     for row in headlines:
         assert key(row) in table, f"README names {key(row)}, which the results notebook does not"

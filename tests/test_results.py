@@ -9,8 +9,8 @@ import numpy as np
 from helpers.config import settings
 from helpers.plots import plot_epochs, plot_throughput, plot_waiting
 from helpers.results import (ceiling_multiple, comparison_table, context_differences, decode_ceilings, decodes,
-                             extremes, format_table, load_results, markdown_rows, missing_results, pipeline_rows,
-                             record)
+                             extremes, format_table, lesson_rows, load_results, markdown_rows, missing_results,
+                             pipeline_rows, record)
 
 
 def test_record_and_load_round_trip_with_context(tmp_path, monkeypatch):
@@ -136,3 +136,15 @@ def test_extremes_skip_rows_without_the_figure():
     low, high = extremes(rows, "v")
     assert (low["n"], high["n"]) == (3, 1)
     assert extremes(rows, "absent") == (None, None)
+
+
+def test_a_lesson_makes_a_row_only_with_both_of_its_numbers(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    recorded = record("01_baseline", images_per_second_idg_workers=300.0, images_per_second_tf_data_fit=750.0,
+                      val_accuracy_full_shuffle=0.9)  # the shuffling lesson lacks its other number
+    assert [row["measured"] for row in recorded.lessons] == ["300 → 750 (2.5×)"]
+    assert "the articles" in recorded._repr_markdown_() and repr(recorded).endswith("1 lesson row(s)")
+    record("00_data", stem_input_std_0_255=1.04, stem_input_std_div255=0.0041)
+    rows = lesson_rows(load_results())
+    assert [(row["notebook"], row["measured"]) for row in rows] == [
+        ("00_data", "1.04 → 0.004"), ("01_baseline", "300 → 750 (2.5×)")]
