@@ -227,23 +227,6 @@ def label_orders(orders: Mapping[str, Sequence[int]], classes: Sequence[str]) ->
     return figure
 
 
-def ceiling_bars(rates: Mapping[str, float], ceiling: float) -> Figure:
-    """Images/s of each pipeline as a share of the decode ceiling (the dashed line), first on top."""
-    shares = [100 * rate / ceiling for rate in rates.values()]
-    figure = Figure(figsize=(9, 0.9 + 0.4 * len(rates)), layout="constrained")
-    ax = figure.subplots()
-    bars = ax.barh(range(len(rates)), shares, color="tab:blue")
-    ax.bar_label(bars, [f"{share:.0f} %  ({rate:,.0f} images/s)" for share, rate in zip(shares, rates.values())],
-                 padding=3, fontsize=8)
-    ax.axvline(100, color="black", linestyle="--", linewidth=1)
-    ax.set_yticks(range(len(rates)), list(rates), fontsize=8)
-    ax.set_ylim(len(rates) - 0.5, -0.5)
-    ax.set_xlim(0, 1.45 * max(100, *shares))  # room for the labels
-    ax.set_xlabel("% of the decode ceiling (input only)")
-    ax.set_title(f"decode ceiling (dashed line): {ceiling:,.0f} images/s", fontsize=10)
-    return figure
-
-
 def loader_epochs(table: SideBySide) -> Figure:
     """Images each loader delivered in one epoch of a messy folder, without the scan and with it.
 
@@ -286,16 +269,17 @@ def composites(images: Sequence, masks: Sequence, count: int = 6) -> Figure:
     return figure
 
 
-def ceiling_panels(rates: Mapping[str, float], ceiling: float, decoding: Sequence[str]) -> Figure:
+def ceiling_panels(rates: Mapping[str, float], ceiling: float, decoding: Sequence[str] | None = None) -> Figure:
     """Images/s against the decode ceiling measured beside them, first on top: the pipelines named in
-    ``decoding`` in percent of it (dashed line: 100 %), the others (a warm cache, pre-resized records:
-    they decode little or nothing) as multiples of it, in a panel below.
+    ``decoding`` (default: all) in percent of it (dashed line: 100 %), the others (a warm cache,
+    pre-resized records: they decode little or nothing) as multiples of it, in a panel below.
 
     A decoding pipeline past the ceiling by more than the noise (``results.CEILING_NOISE``) is drawn
     red: it does the ceiling's work per image and more, so its rounds met a quieter machine.
     """
     from helpers.results import CEILING_NOISE
 
+    decoding = list(rates) if decoding is None else decoding
     groups = [(names, percent) for names, percent in (([n for n in rates if n in decoding], True),
                                                       ([n for n in rates if n not in decoding], False)) if names]
     figure = Figure(figsize=(9, 0.9 + 0.4 * len(rates) + 0.6 * len(groups)), layout="constrained")
