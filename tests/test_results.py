@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 
 from helpers.config import settings
-from helpers.plots import plot_epochs, plot_throughput, plot_waiting
+from helpers.plots import accuracy_per_epoch, plot_epochs, plot_throughput, plot_waiting
 from helpers.results import (ceiling_multiple, comparison_table, context_differences, decode_ceilings, decodes,
                              extremes, format_table, load_results, markdown_rows, missing_results, pipeline_rows,
                              record)
@@ -136,3 +136,11 @@ def test_extremes_skip_rows_without_the_figure():
     low, high = extremes(rows, "v")
     assert (low["n"], high["n"]) == (3, 1)
     assert extremes(rows, "absent") == (None, None)
+
+
+def test_accuracy_per_epoch_draws_a_line_per_run_over_the_epochs():
+    figure = accuracy_per_epoch({"sorted": [0.2, 0.3, 0.25], "shuffled": [0.4, 0.7, 0.9]})
+    axes = figure.axes[0]
+    assert [line.get_label() for line in axes.get_lines()] == ["sorted", "shuffled"]
+    assert list(axes.get_lines()[1].get_xdata()) == [1, 2, 3]
+    assert list(axes.get_lines()[1].get_ydata()) == [0.4, 0.7, 0.9]
