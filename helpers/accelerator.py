@@ -8,14 +8,25 @@ layer: loss and accuracy stay real), then holds the training loop for as long as
 accelerator would take for the batch, asleep, so the CPU stays free for the pipeline.
 
 The device time comes from a published figure, scaled by pixel count to the run's image size
-(a convolutional network's work grows with the pixels it sees):
+(a convolutional network's work grows with the pixels it sees). Two accelerators:
 
-NVIDIA DeepLearningExamples, TensorFlow2/Classification/ConvNets/efficientnet_v1, README,
-"Training performance results for EfficientNet v1-B0", NVIDIA DGX A100 (8x A100 80GB),
-1 GPU, TF32 (TensorFlow's default precision on that GPU): 1,209 images/s at 224 x 224.
+- ``A100``, one GPU, what every pipeline notebook traces: NVIDIA DeepLearningExamples,
+  TensorFlow2/Classification/ConvNets/efficientnet_v1, README, "Training performance results for
+  EfficientNet v1-B0", NVIDIA DGX A100 (8x A100 80GB), 1 GPU, TF32 (TensorFlow's default precision
+  on that GPU): 1,209 images/s at 224 x 224.
+- ``TPU_V3_8``, one Cloud TPU v3-8: a single host whose input pipeline feeds eight TPU cores,
+  the setting of notebook 03's label-op lesson, traced by ``profile_host`` (no model on the host).
+  MLPerf Training v0.5, Google's closed-division ResNet-50 run on a Cloud TPU v3-8
+  (mlcommons/training_results_v0.5, v0.5.0/google/cloud_v3.8/resnet-tpuv3-8/results/tpu/resnet/
+  result_0.txt, global batch 1,024): between the evaluations after epochs 4 and 8 it trained 4
+  epochs of ImageNet's 1,281,167 images in 687.7 s (eval_stop 1541661364.46, eval_start
+  1541662052.14), about 7,450 images/s at 224 x 224; the next four epochs give about the same.
+  Lacking a published v3-8 throughput for EfficientNet, ResNet-50's stands in: it costs about ten
+  times EfficientNet-B0's operations per image, so this demand is, if anything, too low.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.config import Settings
-from helpers.profiling import DEVICE_TRACE, StepSummary, profile_fit
+from helpers.profiling import DEVICE_TRACE, StepProfiler, StepSummary, profile_fit, summarize
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,8 @@ class Accelerator:
 
 A100 = Accelerator("one A100 80GB training EfficientNet-B0 in TF32", 1209, 224,
                    "NVIDIA DeepLearningExamples, EfficientNet v1-B0 for TensorFlow 2, training performance")
+TPU_V3_8 = Accelerator("one TPU v3-8 (a host feeding 8 cores) training ResNet-50", 7450, 224,
+                       "MLPerf Training v0.5, Google's ResNet-50 run on a Cloud TPU v3-8, epochs 4 to 8")
 
 
 class DeviceTime(keras.callbacks.Callback):
@@ -112,3 +125,21 @@ def profile_stand_in(data: Iterable, run: Settings, num_classes: int,
                      name: str = "accelerator_stand_in") -> StepSummary:
     """``profile_on_device`` with ``stand_in_model``: the stand-in step every pipeline notebook traces."""
     return profile_on_device(stand_in_model(num_classes, run.scale.image_size), data, run, name)
+
+
+HOST_STEPS = (6, 13)  # eight steps, once the batches prefetched during start-up are used up
+
+
+def profile_host(data: Iterable, run: Settings, name: str, accelerator: Accelerator, images: int) -> StepSummary:
+    """Trace a host that only feeds ``accelerator``: each step takes a batch of ``data`` and holds the
+    device for as long as it would compute on ``images`` images, into ``logs/<notebook>/<name>/``.
+
+    No model runs on the host (a TPU host's CPU serves the input pipeline alone, the cores compute),
+    so the trace shows what the pipeline itself makes the device wait: notebook 03's label-op lesson.
+    ``data`` must not end within the traced steps (``repeat()`` it).
+    """
+    profiler = StepProfiler(run.notebook, name, HOST_STEPS)
+    device = DeviceTime(accelerator.step_ms(run.scale.image_size, images))
+    for step, _ in enumerate(itertools.islice(profiler.trace(data), profiler.last + 2)):
+        device.on_train_batch_end(step)
+    return summarize(profiler.logdir)

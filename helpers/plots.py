@@ -212,18 +212,17 @@ def image_row(images: Sequence, titles: Sequence[str]) -> Figure:
     return figure
 
 
-def label_orders(orders: Mapping[str, Sequence[int]], classes: Sequence[str]) -> Figure:
-    """Each order of labels as one dot per element, position against class: how well it is mixed."""
-    figure = Figure(figsize=(9, 0.6 + 1.6 * len(orders)), layout="constrained")
-    axes = figure.subplots(len(orders), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (title, labels) in zip(axes, orders.items()):
-        ax.scatter(range(len(labels)), labels, s=3)
-        if len(classes) <= MANY_CLASSES:
-            ax.set_yticks(range(len(classes)), classes, fontsize=8)
-        else:
-            ax.set_ylabel("class index", fontsize=8)
-        ax.set_title(title, fontsize=10)
-    axes[-1].set_xlabel("position in the epoch")
+def accuracy_per_epoch(curves: Mapping[str, Sequence[float]]) -> Figure:
+    """Validation accuracy after each epoch, a line per training run: notebook 03's shuffling lesson."""
+    figure = Figure(figsize=(7, 3.2), layout="constrained")
+    ax = figure.subplots()
+    for label, accuracies in curves.items():
+        ax.plot(range(1, len(accuracies) + 1), accuracies, marker="o", label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.set_ylim(0, 1.05)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=8)
     return figure
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.accelerator import A100, profile_stand_in
+from helpers.accelerator import A100, HOST_STEPS, TPU_V3_8, profile_host, profile_stand_in
 from helpers.config import settings
 from helpers.profiling import DEVICE_TRACE
 
@@ -35,3 +35,19 @@ def test_a_slow_pipeline_keeps_the_stand_in_waiting_and_a_fast_one_does_not(tmp_
     assert DEVICE_TRACE in slow.lanes
     fast = profile_stand_in(batches(0), settings("test_accelerator"), 5)
     assert fast.wait_share < 0.2
+
+
+def test_the_tpu_figure_is_the_mlperf_runs_epochs_over_their_seconds() -> None:
+    four_epochs, seconds = 4 * 1_281_167, 1541662052.14 - 1541661364.46  # ImageNet's images, eval_stop to eval_start
+    assert TPU_V3_8.images_per_second == pytest.approx(four_epochs / seconds, rel=0.005)
+    assert TPU_V3_8.step_ms(128, 1024) == pytest.approx(1000 * 1024 * (128 / 224) ** 2 / 7450)
+
+
+def test_the_host_loop_waits_for_a_slow_pipeline_only(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path))
+    run = settings("test_accelerator")
+    slow = profile_host(batches(0.1), run, "slow", A100, 32)
+    assert len(slow.steps) == HOST_STEPS[1] - HOST_STEPS[0] + 1
+    assert slow.bound == "input-bound" and slow.wait_share > 0.5
+    assert DEVICE_TRACE in slow.lanes
+    assert profile_host(batches(0), run, "fast", A100, 32).wait_share < 0.2

@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 
 from helpers.config import settings
-from helpers.plots import plot_epochs, plot_throughput, plot_waiting
+from helpers.plots import accuracy_per_epoch, plot_epochs, plot_throughput, plot_waiting
 from helpers.results import (ceiling_multiple, comparison_table, context_differences, decode_ceilings, decodes,
                              extremes, format_table, lesson_rows, load_results, markdown_rows, missing_results,
                              pipeline_rows, record)
@@ -148,3 +148,11 @@ def test_a_lesson_makes_a_row_only_with_both_of_its_numbers(tmp_path, monkeypatc
     rows = lesson_rows(load_results())
     assert [(row["notebook"], row["measured"]) for row in rows] == [
         ("00_data", "1.04 → 0.004"), ("01_baseline", "300 → 750 (2.5×)")]
+
+
+def test_accuracy_per_epoch_draws_a_line_per_run_over_the_epochs():
+    figure = accuracy_per_epoch({"sorted": [0.2, 0.3, 0.25], "shuffled": [0.4, 0.7, 0.9]})
+    axes = figure.axes[0]
+    assert [line.get_label() for line in axes.get_lines()] == ["sorted", "shuffled"]
+    assert list(axes.get_lines()[1].get_xdata()) == [1, 2, 3]
+    assert list(axes.get_lines()[1].get_ydata()) == [0.4, 0.7, 0.9]
