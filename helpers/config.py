@@ -8,10 +8,14 @@ Notebooks and tests read ``settings()``; environment variables choose:
   class-per-folder directory of your own.
 - ``COURSE_DATA_DIR``, ``COURSE_LOGS_DIR``, ``COURSE_RESULTS_DIR``: where datasets,
   profiler traces and measured results go (default: beside the notebooks).
+
+The course's public address and the version its setup cells fetch are read from pyproject.toml
+(``repository_url()``, ``release_ref()``): publishing elsewhere is a one-line change there.
 """
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,3 +99,23 @@ def shown(path: Path | str) -> str:
         if path.is_relative_to(base):
             return label + path.relative_to(base).as_posix()
     return path.as_posix()
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def repository_url() -> str:
+    """The course's public address: pyproject.toml's ``[project.urls] Repository``."""
+    return _project()["urls"]["Repository"]
+
+
+def release_ref() -> str:
+    """The git tag the badges open and the setup cells clone: ``v`` and pyproject's version."""
+    return "v" + _project()["version"]
+
+
+def colab_url(notebook: str) -> str:
+    """The address that opens ``notebooks/<notebook>`` in Colab, at the release ref."""
+    path = repository_url().removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{path}/blob/{release_ref()}/notebooks/{notebook}"

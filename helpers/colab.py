@@ -1,0 +1,92 @@
+"""The Colab and Kaggle half of every notebook's setup cell: install what the runtime lacks.
+
+On Colab (or Kaggle) the setup cell clones the course at its release ref into ``course/`` in the
+working folder (``/content``, ``/kaggle/working``), stops with one message if that gave no course,
+then calls ``install()``, which moves into ``course/notebooks`` as the notebooks expect (so running
+the cell again finds ``../helpers`` and clones nothing). Standard library only: it runs before anything is installed.
+
+``setup_cell`` and ``badge`` write every notebook's first cells from pyproject.toml's address
+(``python -m helpers.course outputs`` refreshes them); tests/test_colab.py checks they agree.
+
+Colab ships TensorFlow, Keras, TensorBoard and the rest of what the course imports; installing
+them again would swap its runtime's versions underneath it. Only the profiler plugin is missing,
+pinned in requirements.txt to a version that installs beside Colab's own packages
+(tests/test_colab.py checks that with a resolver dry-run against Colab's published list).
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers.config import colab_url, release_ref, repository_url
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNTIME_LACKS = ("tensorboard-plugin-profile",)
+PIP = (sys.executable, "-m", "pip")
+
+
+def pinned(name: str, requirements: Path = ROOT / "requirements.txt") -> str:
+    """``name==version`` as requirements.txt pins it."""
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        found = re.match(rf"\s*({re.escape(name)}==[^\s#;]+)", line, re.IGNORECASE)
+        if found:
+            return found.group(1)
+    raise LookupError(f"{name} is not pinned in {requirements.name}")
+
+
+def missing(names: tuple[str, ...] = RUNTIME_LACKS) -> list[str]:
+    """The pinned requirement of each package that is not installed; an installed one is left as it is."""
+    wanted = []
+    for name in names:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            wanted.append(pinned(name))
+    return wanted
+
+
+def install() -> list[str]:
+    """Install what the runtime lacks and make ``helpers`` importable; stop with one message on failure."""
+    wanted = missing()
+    if wanted:
+        done = subprocess.run([*PIP, "install", "--quiet", *wanted], capture_output=True, text=True)
+        if done.returncode:
+            said = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+            raise SystemExit(f"Could not install {' '.join(wanted)} (pip: {said}). Check that the notebook "
+                             "can reach the internet (on Kaggle: Settings, Internet on), then run this cell again.")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT / "notebooks")
+    return wanted
+
+
+SETUP_CELL = """\
+import os, sys
+if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # fetch the course
+    URL, REF = "{url}", "{ref}"  # its address and version
+    !test -d ../helpers || git -c advice.detachedHead=0 clone -q --depth=1 -b {{REF}} {{URL}} course
+    try: sys.path.insert(0, os.path.abspath("course")); from helpers.colab import install; install()
+    except ImportError: sys.exit(f"No course at {{URL}}: fix URL, or unzip the course to course/")
+from helpers.config import start
+run = start("{notebook}")  # scale and dataset: COURSE_SCALE, COURSE_DATASET"""
+BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+
+
+def setup_cell(notebook: str) -> str:
+    """The first code cell of ``notebooks/<notebook>.ipynb``."""
+    return SETUP_CELL.format(url=repository_url(), ref=release_ref(), notebook=notebook)
+
+
+def badge(notebook: str) -> str:
+    """The "Open in Colab" badge of ``notebooks/<notebook>.ipynb``, for its first (markdown) cell."""
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(notebook + '.ipynb')})")
+
+
+def with_first_cells(markdown: str, code: str, notebook: str) -> tuple[str, str]:
+    """A notebook's first markdown and first code cell with the current badge and setup cell."""
+    return BADGE.sub(lambda _: badge(notebook), markdown), setup_cell(notebook)
