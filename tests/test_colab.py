@@ -3,10 +3,12 @@
 The course's address lives in one place, pyproject.toml's ``[project.urls] Repository``: the README,
 every badge and every setup cell must use it. The setup cell's Colab branch runs here against a
 stand-in ``google.colab`` module and a local repository, and must stop with one message when the
-address is wrong.
+address is wrong. The profiler plugin's pin must install beside Colab's published runtime
+(tests/colab_runtime.txt) without changing any of its versions: a resolver dry-run checks that.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,6 +26,7 @@ from helpers.config import colab_url, release_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'>]+")
 COLAB_GUARD = re.compile(r"""if ["']google\.colab["'] in sys\.modules"""
                          r""" or ["']KAGGLE_KERNEL_RUN_TYPE["'] in os\.environ:\s*(#.*)?""")
@@ -198,3 +201,50 @@ def test_install_stops_with_what_failed(monkeypatch) -> None:
 def test_only_the_profiler_plugin_is_installed_and_it_is_pinned() -> None:
     assert colab.RUNTIME_LACKS == ("tensorboard-plugin-profile",)
     assert re.fullmatch(r"tensorboard-plugin-profile==\d+(\.\d+)+", colab.pinned("tensorboard-plugin-profile"))
+
+
+# The profiler plugin against Colab's published runtime.
+
+def runtime_list() -> tuple[str, dict[str, str]]:
+    """Colab's Python version and its pinned packages, from tests/colab_runtime.txt."""
+    text = COLAB_RUNTIME.read_text(encoding="utf-8")
+    python = re.search(r"^# python: (\d+\.\d+)$", text, re.MULTILINE).group(1)
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.MULTILINE))
+    return python, {_canonical(name): version for name, version in pins.items()}
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_runtime_list_names_its_source_and_date() -> None:
+    header = COLAB_RUNTIME.read_text(encoding="utf-8").splitlines()[0]
+    assert "googlecolab/backend-info" in header and "pip-freeze.txt" in header
+    assert re.search(r"\d{4}-\d{2}-\d{2}", header)
+    python, pins = runtime_list()
+    assert python == "3.13" and pins["tensorflow"] == "2.20.0" and pins["keras"] == "3.13.2"
+
+
+def test_profile_plugin_installs_beside_colabs_runtime(tmp_path) -> None:
+    """A resolver dry-run for Colab's Python, constrained to Colab's versions: nothing of Colab's changes."""
+    python, pins = runtime_list()
+    pin = colab.pinned("tensorboard-plugin-profile")
+    reachable = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "tensorboard-plugin-profile"],
+                               capture_output=True, text=True, timeout=120)
+    if reachable.returncode:
+        reason = f"the package index is out of reach: {reachable.stderr.strip().splitlines()[-1:]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                           "--report", str(report), "--target", str(tmp_path / "target"),
+                           "--python-version", python, "--only-binary=:all:", "-c", str(COLAB_RUNTIME), pin],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{pin} does not install beside Colab's runtime:\n{done.stderr[-2000:]}"
+    installed = {_canonical(item["metadata"]["name"]): item["metadata"]["version"]
+                 for item in json.loads(report.read_text())["install"]}
+    changed = {name: (pins[name], version) for name, version in installed.items()
+               if name in pins and pins[name] != version}
+    assert changed == {}, f"{pin} would change Colab's own packages: {changed}"
+    assert installed["tensorboard-plugin-profile"] == pin.split("==")[1]
