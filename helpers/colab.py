@@ -1,12 +1,13 @@
 """The Colab and Kaggle half of every notebook's setup cell: install what the runtime lacks.
 
-On Colab (or Kaggle) the setup cell clones the course at its release ref into ``course/`` in the
-working folder (``/content``, ``/kaggle/working``), stops with one message if that gave no course,
-then calls ``install()``, which moves into ``course/notebooks`` as the notebooks expect (so running
-the cell again finds ``../helpers`` and clones nothing). Standard library only: it runs before anything is installed.
+On Colab (or Kaggle) the setup cell clones the course at its ref into ``course/`` in the working
+folder (``/content``, ``/kaggle/working``) and stops with one message if that gave no ``helpers``
+to import. Its ``start()`` then calls ``set_up()``, which installs what the runtime lacks and moves
+into ``course/notebooks`` as the notebooks expect (so running the cell again finds ``../helpers``
+and clones nothing). Standard library only: it runs before anything is installed.
 
-``setup_cell`` and ``badge`` write every notebook's first cells from pyproject.toml's address
-(``python -m helpers.course outputs`` refreshes them); tests/test_colab.py checks they agree.
+``setup_cell`` and ``badge`` write every notebook's first cells from pyproject.toml's address and
+ref (``python -m helpers.course outputs`` refreshes them); tests/test_colab.py checks they agree.
 
 Colab ships TensorFlow, Keras, TensorBoard and the rest of what the course imports; installing
 them again would swap its runtime's versions underneath it. Only the profiler plugin is missing,
@@ -22,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers.config import colab_url, release_ref, repository_url
+from helpers.config import colab_url, course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME_LACKS = ("tensorboard-plugin-profile",)
@@ -49,7 +50,12 @@ def missing(names: tuple[str, ...] = RUNTIME_LACKS) -> list[str]:
     return wanted
 
 
-def install() -> list[str]:
+def hosted() -> bool:
+    """Whether this runs on Colab or Kaggle (the setup cell's own test)."""
+    return "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ
+
+
+def set_up() -> list[str]:
     """Install what the runtime lacks and make ``helpers`` importable; stop with one message on failure."""
     wanted = missing()
     if wanted:
@@ -65,20 +71,20 @@ def install() -> list[str]:
 
 
 SETUP_CELL = """\
-import os, sys
+import importlib.util as util, os, sys
 if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # fetch the course
-    URL, REF = "{url}", "{ref}"  # its address and version
+    URL, REF = "{url}", "{ref}"  # its address, branch or tag
     !test -d ../helpers || git -c advice.detachedHead=0 clone -q --depth=1 -b {{REF}} {{URL}} course
-    try: sys.path.insert(0, os.path.abspath("course")); from helpers.colab import install; install()
-    except ImportError: sys.exit(f"No course at {{URL}}: fix URL, or unzip the course to course/")
-from helpers.config import start
+    sys.path.insert(0, os.path.abspath("course"))
+    util.find_spec("helpers") or sys.exit(f"No course at {{URL}}: fix URL, or unzip it to course/")
+from helpers.config import start  # on Colab and Kaggle it also installs what the runtime lacks
 run = start("{notebook}")  # scale and dataset: COURSE_SCALE, COURSE_DATASET"""
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 
 
 def setup_cell(notebook: str) -> str:
     """The first code cell of ``notebooks/<notebook>.ipynb``."""
-    return SETUP_CELL.format(url=repository_url(), ref=release_ref(), notebook=notebook)
+    return SETUP_CELL.format(url=repository_url(), ref=course_ref(), notebook=notebook)
 
 
 def badge(notebook: str) -> str:

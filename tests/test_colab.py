@@ -1,9 +1,10 @@
 """Every notebook opens in Colab from its own badge, and its setup cell works there (and on Kaggle).
 
-The course's address lives in one place, pyproject.toml's ``[project.urls] Repository``: the README,
-every badge and every setup cell must use it. The setup cell's Colab branch runs here against a
-stand-in ``google.colab`` module and a local repository, and must stop with one message when the
-address is wrong. The profiler plugin's pin must install beside Colab's published runtime
+The course's address lives in one place, pyproject.toml's ``[project.urls] Repository``, and the git
+ref its badges open and its setup cells clone in one more, ``[tool.course] ref``: the README, every
+badge and every setup cell must use them, and a notebook opened from a ref clones that ref. The
+setup cell's Colab branch runs here against a stand-in ``google.colab`` module and a local
+repository, and must stop with one message when the address is wrong. The profiler plugin's pin must install beside Colab's published runtime
 (tests/colab_runtime.txt) without changing any of its versions: a resolver dry-run checks that.
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
 from helpers import colab
-from helpers.config import colab_url, release_ref, repository_url
+from helpers import config
+from helpers.config import colab_url, course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -72,11 +74,29 @@ def setup_cell(path: Path) -> str:
 
 def test_the_address_is_pyprojects() -> None:
     assert repository_url() == "https://github.com/fast-image-pipelines/course"
-    assert release_ref() == "v0.1.0"
+    assert course_ref() == config._pyproject()["tool"]["course"]["ref"]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert repository_url() in readme, "the README does not name the course's address"
     stale = set(re.findall(r"https://github\.com/fast-image-pipelines/[\w.-]+", readme))
     assert stale <= {repository_url()}, f"the README names other addresses of the course: {stale}"
+
+
+def test_the_ref_is_a_setting_defaulting_to_main(monkeypatch) -> None:
+    urls = {"urls": {"Repository": repository_url()}}
+    monkeypatch.setattr(config, "_pyproject", lambda: {"project": urls})
+    assert course_ref() == "main"
+    monkeypatch.setattr(config, "_pyproject", lambda: {"project": urls, "tool": {"course": {"ref": "v9.9.9"}}})
+    assert "/blob/v9.9.9/notebooks/00_setup_and_data.ipynb" in colab.badge("00_setup_and_data")
+    assert '"v9.9.9"  # its address, branch or tag' in colab.setup_cell("00_setup_and_data")
+
+
+@every_notebook
+def test_badge_and_setup_cell_use_one_ref(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    links = COLAB_LINK.findall(notebook.cells[0].source)
+    opened = {re.search(r"/blob/([^/]+)/notebooks/", link).group(1) for link in links}
+    cloned = re.search(r'^\s*URL, REF = "[^"]+", "([^"]+)"', setup_cell(path), re.MULTILINE).group(1)
+    assert opened == {cloned} == {course_ref()}, f"{path.name}: the badge opens {opened}, the cell clones {cloned}"
 
 
 @every_notebook
@@ -89,7 +109,7 @@ def test_badge_opens_this_notebook(path: Path) -> None:
 def test_setup_cell_is_written_from_pyproject(path: Path) -> None:
     source = setup_cell(path)
     assert source == colab.setup_cell(path.stem), f"{path.name}: run `python3 -m helpers.course outputs`"
-    assert f'"{repository_url()}", "{release_ref()}"' in source
+    assert f'"{repository_url()}", "{course_ref()}"' in source
 
 
 @every_notebook
@@ -116,7 +136,7 @@ def _git(*arguments: str, cwd: Path) -> None:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
-    """A repository holding the course's helpers, tagged with the release ref the setup cell clones."""
+    """A repository holding the course's helpers, its branch named after the ref the setup cell clones."""
     origin = tmp_path_factory.mktemp("published") / "course"
     shutil.copytree(ROOT / "helpers", origin / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "requirements.txt"):
@@ -126,7 +146,7 @@ def published(tmp_path_factory) -> Path:
     _git("init", "-q", cwd=origin)
     _git("add", ".", cwd=origin)
     _git("commit", "-q", "-m", "the course", cwd=origin)
-    _git("tag", release_ref(), cwd=origin)
+    _git("branch", "-M", course_ref(), cwd=origin)
     return origin
 
 
@@ -145,6 +165,9 @@ def run_setup_cell(source: str, folder: Path, monkeypatch, on: str = "colab") ->
     monkeypatch.chdir(folder)
     monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry and Path(entry).resolve() != ROOT])
     monkeypatch.setattr(sys, "path_importer_cache", {})
+    # An editable install of the course finds helpers wherever it was installed from: Colab has none.
+    monkeypatch.setattr(sys, "meta_path", [finder for finder in sys.meta_path
+                                           if not finder.__module__.startswith("__editable__")])
     for name in [name for name in sys.modules if name == "helpers" or name.startswith("helpers.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
@@ -180,19 +203,18 @@ def test_setup_cell_stops_with_what_to_do(address, published, tmp_path, monkeypa
         shutil.copytree(published, elsewhere)
         _git("rm", "-q", "-r", "helpers", cwd=elsewhere)
         _git("commit", "-q", "-m", "no helpers", cwd=elsewhere)
-        _git("tag", "-f", release_ref(), cwd=elsewhere)
         url = elsewhere.as_uri()
     source = colab.setup_cell("00_setup_and_data").replace(repository_url(), url)
     with pytest.raises(SystemExit) as stopped:
         run_setup_cell(source, tmp_path, monkeypatch)
-    assert str(stopped.value) == f"No course at {url}: fix URL, or unzip the course to course/"
+    assert str(stopped.value) == f"No course at {url}: fix URL, or unzip it to course/"
 
 
-def test_install_stops_with_what_failed(monkeypatch) -> None:
+def test_set_up_stops_with_what_failed(monkeypatch) -> None:
     monkeypatch.setattr(colab, "missing", lambda: ["tensorboard-plugin-profile==2.22.1"])
     monkeypatch.setattr(colab, "PIP", (sys.executable, "-c", "import sys; sys.exit('ERROR: no network')"))
     with pytest.raises(SystemExit) as stopped:
-        colab.install()
+        colab.set_up()
     message = str(stopped.value)
     assert message.startswith("Could not install tensorboard-plugin-profile==2.22.1 (pip: ERROR: no network)")
     assert "Internet on" in message

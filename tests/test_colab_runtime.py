@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from helpers import colab
-from helpers.config import release_ref, repository_url
+from helpers.config import course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
@@ -72,14 +72,15 @@ def colab_venv() -> Path:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> str:
-    """A repository made from this checkout's files, tagged with the release ref; its file:// address."""
+    """A repository made from this checkout's files, on a branch named after the course's ref: its address."""
     origin = tmp_path_factory.mktemp("published") / "course"
     shutil.copytree(ROOT / "helpers", origin / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "requirements.txt"):
         shutil.copy(ROOT / name, origin / name)
     (origin / "notebooks").mkdir()
     (origin / "notebooks" / "README.md").write_text("the notebooks\n")
-    for arguments in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "the course"], ["tag", release_ref()]):
+    for arguments in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "the course"],
+                      ["branch", "-M", course_ref()]):
         subprocess.run(["git", "-c", "user.name=course", "-c", "user.email=course@example.org",
                         "-c", "init.defaultBranch=main", *arguments], cwd=origin, check=True, capture_output=True)
     return origin.as_uri()
@@ -131,5 +132,5 @@ def test_setup_cell_on_colabs_runtime_stops_at_a_wrong_address(colab_venv, tmp_p
     wrong = (tmp_path / "nowhere").as_uri()
     done = run_as_colab(colab_venv, SUBSET[0], wrong, tmp_path)
     output = done.stdout + done.stderr
-    assert f"No course at {wrong}: fix URL, or unzip the course to course/" in output
+    assert f"No course at {wrong}: fix URL, or unzip it to course/" in output
     assert "ModuleNotFoundError" not in output and "scale quick" not in done.stdout
