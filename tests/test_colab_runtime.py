@@ -1,13 +1,15 @@
 """Colab's own runtime: the setup cell and the first notebooks on Colab's published versions.
 
-A Python 3.13 venv holding tests/colab_runtime.txt's versions, plus what the course imports that the
-list does not name yet (unpinned, in ``COURSE_IMPORTS``), is built once into a cache folder outside
-the repository (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``fast-image-pipelines/``), named after the
-list's contents so that editing the list builds a new one. The profiler plugin is left out: the
-setup cell must install it, as on Colab. Each notebook's code runs in IPython as a script (shell
-lines and magics included) in a fresh working folder, with a stand-in ``google.colab`` module and
-the setup cell's address pointed at a repository made from this checkout. The subset: notebooks
-00 and 01 (the data, the throughput loop and a trace summary), to keep the test command's time.
+A Python 3.13 venv holding what the course imports from Colab's runtime (``COLAB_SHIPS``) at
+tests/colab_runtime.txt's versions is built once into a cache folder outside the repository
+(``$XDG_CACHE_HOME`` or ``~/.cache``, then ``fast-image-pipelines/``), named after the list's
+contents so that editing the list builds a new one. The profiler plugin is installed with it, so
+that what it needs from Colab's packages (gcsfs, etils...) is there at Colab's versions, and
+removed before each run: the setup cell must install it, as on Colab. Each notebook's code runs
+in IPython as a script (shell lines and magics included) in a fresh working folder, with a
+stand-in ``google.colab`` module and the setup cell's address pointed at a repository made from
+this checkout. The subset: notebooks 00 and 01 (the data, the throughput loop and a trace
+summary), to keep the test command's time.
 
 Where pyenv's Python 3.13 is missing the test skips with the reason; in CI (``CI=true``) it fails.
 """
@@ -28,7 +30,9 @@ from helpers.config import course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
-COURSE_IMPORTS = ["ipython", "matplotlib", "pillow", "scipy", "tqdm", "psutil"]  # Colab ships them
+# What the course imports, all shipped by Colab, and pip itself: a venv's own pip is not Colab's.
+COLAB_SHIPS = ["tensorflow", "keras", "tensorboard", "ipython", "matplotlib", "pillow", "scipy", "tqdm", "psutil", "pip"]
+PLUGIN = "tensorboard-plugin-profile"
 SUBSET = ["00_setup_and_data", "01_image_data_generator"]
 NOTEBOOK_TIMEOUT = 900  # seconds: each takes a minute or two at quick scale
 
@@ -55,14 +59,15 @@ def python_313() -> Path:
 def colab_venv() -> Path:
     """The cached venv with Colab's versions, built on first use."""
     python = python_313()
-    key = hashlib.sha256((COLAB_RUNTIME.read_text() + " ".join(COURSE_IMPORTS)).encode()).hexdigest()[:12]
+    contents = " ".join([COLAB_RUNTIME.read_text(), *COLAB_SHIPS, colab.pinned(PLUGIN)])
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fast-image-pipelines"
-    venv = cache / f"colab-runtime-{key}"
+    venv = cache / f"colab-runtime-{hashlib.sha256(contents.encode()).hexdigest()[:12]}"
     if not (venv / "complete").is_file():
-        shutil.rmtree(venv, ignore_errors=True)
+        for stale in cache.glob("colab-runtime-*"):  # built from an older list: a few GB each
+            shutil.rmtree(stale, ignore_errors=True)
         subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
         done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                               "-r", str(COLAB_RUNTIME), "-c", str(COLAB_RUNTIME), *COURSE_IMPORTS],
+                               "-c", str(COLAB_RUNTIME), *COLAB_SHIPS, colab.pinned(PLUGIN)],
                               capture_output=True, text=True, timeout=1800)
         if done.returncode:
             _missing(f"could not build Colab's runtime (offline?): {done.stderr.strip().splitlines()[-1:]}")
@@ -115,7 +120,7 @@ def freeze(venv: Path) -> dict[str, str]:
 @pytest.mark.parametrize("notebook", SUBSET)
 def test_notebook_runs_on_colabs_runtime(notebook, colab_venv, published, tmp_path) -> None:
     subprocess.run([str(colab_venv / "bin" / "python"), "-m", "pip", "uninstall", "--quiet", "--yes",
-                    "tensorboard-plugin-profile", "xprof"], capture_output=True, check=True)  # the cell installs it
+                    PLUGIN, "xprof"], capture_output=True, check=True)  # the cell installs it
     done = run_as_colab(colab_venv, notebook, published, tmp_path)
     output = done.stdout + done.stderr
     assert done.returncode == 0 and "Traceback" not in output, f"{notebook} on Colab's runtime:\n{output[-4000:]}"
@@ -124,8 +129,10 @@ def test_notebook_runs_on_colabs_runtime(notebook, colab_venv, published, tmp_pa
     listed = {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in
               re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", COLAB_RUNTIME.read_text(), re.MULTILINE)}
     installed = freeze(colab_venv)
-    assert {name: installed.get(name) for name in listed} == listed, "the setup cell changed Colab's packages"
-    assert installed["tensorboard-plugin-profile"] == colab.pinned("tensorboard-plugin-profile").split("==")[1]
+    changed = {name: (version, installed[name]) for name, version in listed.items()
+               if name in installed and installed[name] != version}
+    assert changed == {}, f"the setup cell changed Colab's packages: {changed}"
+    assert installed[PLUGIN] == colab.pinned(PLUGIN).split("==")[1]
 
 
 def test_setup_cell_on_colabs_runtime_stops_at_a_wrong_address(colab_venv, tmp_path) -> None:
