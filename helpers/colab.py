@@ -11,8 +11,12 @@ ref (``python -m helpers.course outputs`` refreshes them); tests/test_colab.py c
 
 Colab ships TensorFlow, Keras, TensorBoard and the rest of what the course imports; installing
 them again would swap its runtime's versions underneath it. Only the profiler plugin is missing,
-pinned in requirements.txt to a version that installs beside Colab's own packages
-(tests/test_colab.py checks that with a resolver dry-run against Colab's published list).
+pinned here to a version that installs beside Colab's own packages (tests/test_colab.py checks that
+with a resolver dry-run against Colab's published list). It is older than requirements.txt's: that
+one needs absl-py >= 2.1 and urllib3 >= 2.7, newer than Colab ships. Every xprof wheel for Python 3.13
+is generated for protobuf >= 6.31, which Colab's grpcio-status holds below 6, so on Colab's runtime of
+the list's date TensorBoard skips the plugin: the Profile tab appears once Colab moves protobuf, while
+the notebooks' trace summaries and timelines read the capture with TensorFlow's own protobuf and work.
 """
 from __future__ import annotations
 
@@ -26,23 +30,19 @@ from pathlib import Path
 from helpers.config import colab_url, course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME_LACKS = ("tensorboard-plugin-profile",)
+RUNTIME_LACKS = {"tensorboard-plugin-profile": "2.22.1"}  # the newest that installs beside Colab's runtime
 PIP = (sys.executable, "-m", "pip")
 
 
-def pinned(name: str, requirements: Path = ROOT / "requirements.txt") -> str:
-    """``name==version`` as requirements.txt pins it."""
-    for line in requirements.read_text(encoding="utf-8").splitlines():
-        found = re.match(rf"\s*({re.escape(name)}==[^\s#;]+)", line, re.IGNORECASE)
-        if found:
-            return found.group(1)
-    raise LookupError(f"{name} is not pinned in {requirements.name}")
+def pinned(name: str) -> str:
+    """``name==version`` as the runtime gets it."""
+    return f"{name}=={RUNTIME_LACKS[name]}"
 
 
-def missing(names: tuple[str, ...] = RUNTIME_LACKS) -> list[str]:
-    """The pinned requirement of each package that is not installed; an installed one is left as it is."""
+def missing() -> list[str]:
+    """The pinned requirement of each package the runtime lacks; an installed one is left as it is."""
     wanted = []
-    for name in names:
+    for name in RUNTIME_LACKS:
         try:
             importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:

@@ -36,10 +36,6 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   # Chromium's own calls home would otherwise be refused by a closed network
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WAIT_MS = 30_000
-# The profile plugin (2.22) starts its page only once Google Charts' loader has loaded from the
-# internet; offline it stays blank. A stand-in lets it start: its charts stay empty, the trace draws.
-CHARTS_LOADER = "https://www.gstatic.com/charts/loader.js"
-CHARTS_STAND_IN = "window.google = {charts: {safeLoad() {}, setOnLoadCallback() {}}};"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +52,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
             tmp_path_factory.mktemp("chromium"), executable_path=executable, args=CHROMIUM_FLAGS,
             viewport={"width": 1200, "height": 800})
         context.set_default_timeout(WAIT_MS)
-        context.route(CHARTS_LOADER, lambda route: route.fulfill(content_type="text/javascript", body=CHARTS_STAND_IN))
         expect.set_options(timeout=WAIT_MS)  # pages render well after they load, slower on a busy machine
         yield context
         context.close()

@@ -221,7 +221,7 @@ def test_set_up_stops_with_what_failed(monkeypatch) -> None:
 
 
 def test_only_the_profiler_plugin_is_installed_and_it_is_pinned() -> None:
-    assert colab.RUNTIME_LACKS == ("tensorboard-plugin-profile",)
+    assert list(colab.RUNTIME_LACKS) == ["tensorboard-plugin-profile"]
     assert re.fullmatch(r"tensorboard-plugin-profile==\d+(\.\d+)+", colab.pinned("tensorboard-plugin-profile"))
 
 
