@@ -1,6 +1,6 @@
 """Set the course up and start it: ``python3 -m helpers.course lab | test | bench | outputs | run``.
 
-Standard library only, so it runs on a bare Python 3.10+ before anything is installed.
+Standard library only, so it runs on a bare Python 3.11.4+ before anything is installed.
 Each command first makes sure ``.venv`` holds ``requirements.txt`` (installing only
 when the requirements changed since the last install), then runs inside it
 (``outputs`` and ``run`` execute notebooks through ``helpers.runner``):
@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if missing := [str(path) for path in args.notebooks if not path.is_file()]:
             parser.error(f"no such notebook: {', '.join(missing)}")
-    if sys.version_info < (3, 10):
-        sys.exit("The course needs Python 3.10 or newer (3.11 is what it is tested with).")
+    if sys.version_info < (3, 11, 4):
+        sys.exit("The course needs Python 3.11.4 or newer (for safe archive extraction).")
     if Path(sys.prefix).resolve() != VENV.resolve():
         set_up()
         return subprocess.call([str(VENV_PYTHON), "-m", "helpers.course", *(argv or sys.argv[1:])], cwd=ROOT)

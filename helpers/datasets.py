@@ -97,8 +97,7 @@ def download_dataset(spec: RealDataset, data_dir: Path | None = None) -> Path:
     archive = _fetch(spec, data_dir / "downloads")
     staging = data_dir / f".{spec.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    # Tar members are filtered against links and paths outside the folder; zip extraction does that itself.
-    shutil.unpack_archive(archive, staging, **({"filter": "data"} if tarfile.is_tarfile(archive) else {}))
+    extract(archive, staging)
     extracted = staging / spec.archive_root
     files = image_files(extracted) if extracted.is_dir() else []
     found = (len(class_names(extracted)) if files else 0, len(files))
@@ -112,6 +111,22 @@ def download_dataset(spec: RealDataset, data_dir: Path | None = None) -> Path:
     extracted.rename(target)
     shutil.rmtree(staging)
     return target
+
+
+def extract(archive: Path, folder: Path) -> None:
+    """Unpack a tar or zip archive into ``folder``, writing nothing outside it.
+
+    Tars go through tarfile's ``data`` filter (Python 3.11.4+): absolute names become relative, and
+    a member or link leading out of the folder stops the extraction (nothing is kept). Zip
+    extraction skips absolute names and ``..`` itself and writes a link as a plain file, so a
+    path through that link stops the extraction too.
+    """
+    try:
+        shutil.unpack_archive(archive, folder, **({"filter": "data"} if tarfile.is_tarfile(archive) else {}))
+    except (tarfile.FilterError, FileExistsError, NotADirectoryError) as error:  # a zip's link, then a path through it
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DatasetUnavailable(f"{Path(archive).name}: not extracted, it holds an unsafe or broken "
+                                 f"member ({error})") from None
 
 
 def _fetch(spec: RealDataset, folder: Path) -> Path:

@@ -9,20 +9,20 @@ Each traced step carries a root step marker (``_r=1``): that is what xprof needs
 measure steps. Keras 3's ``TensorBoard(profile_batch=...)`` marks its batches without
 it, which is why the Profile tab then says "No step time measured".
 
-Summary: ``summarize`` reads the capture's trace events (through xprof's trace-viewer
-converter) and measures how long each step waited for its next batch
-(``IteratorGetNextOp::DoCompute``, or the ``next batch`` span a custom loop marks), ranks
-the ``tf.data`` stages (``Iterator::*``) by self time, and notices when the batches come
-from Python: ``model.fit`` turns a Python generator or a ``PyDataset`` such as
-``ImageDataGenerator().flow_from_directory(...)`` into an ``Iterator::Generator`` stage
-that runs the Python code inside a ``PyFunc`` op.
+Summary: ``summarize`` reads the capture's events from its ``.xplane.pb`` with TensorFlow's own
+XSpace message (the events the Profile tab's trace viewer shows; xprof's converter is not
+needed, and its generated code wants a newer protobuf than Colab ships) and measures how long
+each step waited for its next batch (``IteratorGetNextOp::DoCompute``, or the ``next batch``
+span a custom loop marks), ranks the ``tf.data`` stages (``Iterator::*``) by self time, and
+notices when the batches come from Python: ``model.fit`` turns a Python generator or a
+``PyDataset`` such as ``ImageDataGenerator().flow_from_directory(...)`` into an
+``Iterator::Generator`` stage that runs the Python code inside a ``PyFunc`` op.
 
 Picture: ``helpers.plots.timeline`` draws a few steps, computing vs waiting, above what the
 input pipeline (and any accelerator) was doing meanwhile.
 """
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
@@ -32,7 +32,7 @@ from typing import NamedTuple, TypeVar
 
 import keras
 import tensorflow as tf
-from xprof.convert import raw_to_tool_data
+from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 from helpers.config import settings
 
@@ -245,7 +245,7 @@ class _Event(NamedTuple):
     thread: tuple[int, int]  # process and thread ids
     start: float
     end: float
-    args: dict[str, str]
+    args: dict[str, object]
 
 
 def _trace_events(logdir: Path) -> tuple[list[_Event], dict[tuple[int, int], tuple[str, str]]]:
@@ -253,17 +253,29 @@ def _trace_events(logdir: Path) -> tuple[list[_Event], dict[tuple[int, int], tup
     captures = sorted(path for path in (logdir / "plugins" / "profile").glob("*") if path.is_dir())
     if not captures:
         raise FileNotFoundError(f"{_run_name(logdir)}: no profile captured yet")
-    xplanes = sorted(str(path) for path in captures[-1].glob("*.xplane.pb"))
-    data, _ = raw_to_tool_data.xspace_to_tool_data(xplanes, "trace_viewer", {})
-    if data is None:
-        raise ValueError(f"{_run_name(logdir)}/{captures[-1].name}: xprof could not read the capture")
-    trace = json.loads(data)["traceEvents"]
-    processes = {e["pid"]: e["args"]["name"] for e in trace if e.get("name") == "process_name"}
-    threads = {(e["pid"], e["tid"]): (processes.get(e["pid"], ""), e["args"]["name"])
-               for e in trace if e.get("name") == "thread_name"}
-    events = [_Event(e["name"], (e["pid"], e.get("tid")), e["ts"] / 1000, (e["ts"] + e["dur"]) / 1000,
-                     e.get("args", {})) for e in trace if e.get("ph") == "X"]  # the others are metadata
+    events, threads = [], {}
+    for host, path in enumerate(sorted(captures[-1].glob("*.xplane.pb"))):
+        for plane in xplane_pb2.XSpace.FromString(path.read_bytes()).planes:
+            for line in plane.lines:
+                thread = (host * 1000 + plane.id, line.id)  # a process per plane and host, as xprof shows them
+                threads[thread] = (plane.name, line.display_name or line.name)
+                for event in line.events:
+                    kind = plane.event_metadata[event.metadata_id]
+                    start = line.timestamp_ns / 1e6 + event.offset_ps / 1e9
+                    events.append(_Event(kind.display_name or kind.name, thread, start, start + event.duration_ps / 1e9,
+                                         _stats(plane, [*kind.stats, *event.stats])))
     return sorted(events, key=lambda e: (e.start, -e.end)), threads
+
+
+def _stats(plane: xplane_pb2.XPlane, stats: list[xplane_pb2.XStat]) -> dict[str, object]:
+    """An event's statistics by name (``step_num``, a tf.data stage's ``id`` and ``parent_id``...)."""
+    values = {}
+    for stat in stats:
+        value = getattr(stat, stat.WhichOneof("value") or "int64_value")
+        if stat.WhichOneof("value") == "ref_value":  # a string kept once in the plane's table
+            value = plane.stat_metadata[value].name
+        values[plane.stat_metadata[stat.metadata_id].name] = value
+    return values
 
 
 def _device_streams(threads: dict[tuple[int, int], tuple[str, str]]) -> dict[str, set[tuple[int, int]]]:

@@ -1,7 +1,8 @@
 """Execute the course's notebooks: in place for the committed outputs, or into a run folder.
 
 ``refresh_outputs`` (``python3 -m helpers.course outputs``) re-runs notebooks top to bottom in quick
-mode and saves them in place: what is committed and what nbval compares against. ``run_course``
+mode and saves them in place, first writing each one's badge and setup cell from pyproject.toml's
+address (``write_first_cells``): what is committed and what nbval compares against. ``run_course``
 (``python3 -m helpers.course run``) executes them at any scale, on any dataset, into a folder of
 their own. Saved notebooks keep what a reader sees and nothing that changes on every run:
 progress bars collapse to their last state, execution timestamps are dropped.
@@ -20,7 +21,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 
-from helpers import results
+from helpers import colab, results
 from helpers.config import ROOT, shown
 from helpers.course import QUICK_ENV
 
@@ -43,6 +44,8 @@ def refresh_outputs(notebooks: list[Path]) -> int:
     results_notebook = course_notebooks()[-1]
     if results_notebook not in notebooks:
         notebooks.append(results_notebook)
+    for path in notebooks:
+        write_first_cells(path)
     failed = execute_notebooks(notebooks, {**os.environ, **QUICK_ENV}, QUICK_CELL_TIMEOUT, save_as=lambda path: path,
                                save_failed_as=lambda path: ROOT / "runs" / "failed" / path.name)
     if not failed:
@@ -77,6 +80,19 @@ def run_course(notebooks: list[Path], scale: str = "quick", dataset: str = "embe
     print(f"\nResults in {shown(out / 'results')}:")
     print(results.comparison_table(results.pipeline_rows(results.load_results(out / "results"))))
     return failed
+
+
+def write_first_cells(path: Path) -> bool:
+    """Give a notebook the badge and setup cell of ``helpers.colab``; True if that changed it."""
+    notebook = nbformat.read(path, as_version=4)
+    markdown = next(cell for cell in notebook.cells if cell.cell_type == "markdown")
+    code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    new = colab.with_first_cells(markdown.source, code.source, path.stem)
+    if new == (markdown.source, code.source):
+        return False
+    markdown.source, code.source = new
+    path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    return True
 
 
 def course_notebooks() -> list[Path]:

@@ -1,16 +1,37 @@
-"""Every notebook opens in Colab from its own badge, and its setup cell touches nothing outside Colab."""
+"""Every notebook opens in Colab from its own badge, and its setup cell works there (and on Kaggle).
+
+The course's address lives in one place, pyproject.toml's ``[project.urls] Repository``, and the git
+ref its badges open and its setup cells clone in one more, ``[tool.course] ref``: the README, every
+badge and every setup cell must use them, and a notebook opened from a ref clones that ref. The
+setup cell's Colab branch runs here against a stand-in ``google.colab`` module and a local
+repository, and must stop with one message when the address is wrong. The profiler plugin's pin must install beside Colab's published runtime
+(tests/colab_runtime.txt) without changing any of its versions: a resolver dry-run checks that.
+"""
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import types
 from pathlib import Path
 
 import nbformat
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-COLAB = "https://colab.research.google.com/github/fast-image-pipelines/course/blob/main/notebooks/"
+from helpers import colab
+from helpers import config
+from helpers.config import colab_url, course_ref, repository_url
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'>]+")
-COLAB_GUARD = re.compile(r"""if ["']google\.colab["'] in sys\.modules:\s*(#.*)?""")
+COLAB_GUARD = re.compile(r"""if ["']google\.colab["'] in sys\.modules"""
+                         r""" or ["']KAGGLE_KERNEL_RUN_TYPE["'] in os\.environ:\s*(#.*)?""")
 # Colab ships these: installing them again would swap its runtime's versions underneath it.
 COLAB_SHIPS = {"tensorflow", "keras", "tensorboard", "numpy", "matplotlib", "pillow", "scipy", "tqdm"}
 
@@ -18,7 +39,7 @@ every_notebook = pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for p
 
 
 def unguarded_lines(source: str) -> list[str]:
-    """The shell (``!``) and magic (``%``) lines of a cell that would also run outside Colab."""
+    """The shell (``!``) and magic (``%``) lines of a cell that would also run outside Colab and Kaggle."""
     found, guard_indent = [], None
     for line in source.splitlines():
         code = line.lstrip()
@@ -51,21 +72,201 @@ def setup_cell(path: Path) -> str:
     return next(cell.source for cell in notebook.cells if cell.cell_type == "code")
 
 
+def test_the_address_is_pyprojects() -> None:
+    assert repository_url() == "https://github.com/fast-image-pipelines/course"
+    assert course_ref() == config._pyproject()["tool"]["course"]["ref"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert repository_url() in readme, "the README does not name the course's address"
+    stale = set(re.findall(r"https://github\.com/fast-image-pipelines/[\w.-]+", readme))
+    assert stale <= {repository_url()}, f"the README names other addresses of the course: {stale}"
+
+
+def test_the_ref_is_a_setting_defaulting_to_main(monkeypatch) -> None:
+    urls = {"urls": {"Repository": repository_url()}}
+    monkeypatch.setattr(config, "_pyproject", lambda: {"project": urls})
+    assert course_ref() == "main"
+    monkeypatch.setattr(config, "_pyproject", lambda: {"project": urls, "tool": {"course": {"ref": "v9.9.9"}}})
+    assert "/blob/v9.9.9/notebooks/00_setup_and_data.ipynb" in colab.badge("00_setup_and_data")
+    assert '"v9.9.9"  # its address, branch or tag' in colab.setup_cell("00_setup_and_data")
+
+
+@every_notebook
+def test_badge_and_setup_cell_use_one_ref(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    links = COLAB_LINK.findall(notebook.cells[0].source)
+    opened = {re.search(r"/blob/([^/]+)/notebooks/", link).group(1) for link in links}
+    cloned = re.search(r'^\s*URL, REF = "[^"]+", "([^"]+)"', setup_cell(path), re.MULTILINE).group(1)
+    assert opened == {cloned} == {course_ref()}, f"{path.name}: the badge opens {opened}, the cell clones {cloned}"
+
+
 @every_notebook
 def test_badge_opens_this_notebook(path: Path) -> None:
     links = COLAB_LINK.findall(nbformat.read(path, as_version=4).cells[0].source)
-    assert links and set(links) == {COLAB + path.name}, f"{path.name}: its first cell's Colab links: {links}"
+    assert links and set(links) == {colab_url(path.name)}, f"{path.name}: its first cell's Colab links: {links}"
 
 
 @every_notebook
-def test_setup_cell_acts_only_on_colab(path: Path) -> None:
+def test_setup_cell_is_written_from_pyproject(path: Path) -> None:
+    source = setup_cell(path)
+    assert source == colab.setup_cell(path.stem), f"{path.name}: run `python3 -m helpers.course outputs`"
+    assert f'"{repository_url()}", "{course_ref()}"' in source
+
+
+@every_notebook
+def test_setup_cell_acts_only_on_colab_or_kaggle(path: Path) -> None:
     source = setup_cell(path)
     assert unguarded_lines(source) == [], f"{path.name}: shell or magic lines run outside Colab"
     assert COLAB_SHIPS.isdisjoint(pip_installs(source)), f"{path.name}: reinstalls what Colab ships"
+    assert COLAB_SHIPS.isdisjoint(colab.RUNTIME_LACKS), "helpers.colab installs what Colab ships"
 
 
 def test_the_checks_read_cells_as_python_does() -> None:
-    cell = ('if "google.colab" in sys.modules:  # Colab\n    %pip install x\n'
-            '    if True:\n        !ls\nelse:\n    %cd ..\n')
+    cell = ('if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # Colab\n'
+            '    %pip install x\n    if True:\n        !ls\nelse:\n    %cd ..\n')
     assert unguarded_lines(cell) == ["    %cd .."]
     assert pip_installs('!pip install -q "tensorflow>=2" pillow[extra] x') == ["tensorflow", "pillow", "x"]
+
+
+# The setup cell's Colab branch, run here.
+
+def _git(*arguments: str, cwd: Path) -> None:
+    subprocess.run(["git", "-c", "user.name=course", "-c", "user.email=course@example.org",
+                    "-c", "init.defaultBranch=main", *arguments], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory) -> Path:
+    """A repository holding the course's helpers, its branch named after the ref the setup cell clones."""
+    origin = tmp_path_factory.mktemp("published") / "course"
+    shutil.copytree(ROOT / "helpers", origin / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "requirements.txt"):
+        shutil.copy(ROOT / name, origin / name)
+    (origin / "notebooks").mkdir()
+    (origin / "notebooks" / "README.md").write_text("the notebooks\n")
+    _git("init", "-q", cwd=origin)
+    _git("add", ".", cwd=origin)
+    _git("commit", "-q", "-m", "the course", cwd=origin)
+    _git("branch", "-M", course_ref(), cwd=origin)
+    return origin
+
+
+class _Shell:
+    """IPython's ``get_ipython()`` as far as a setup cell needs it: ``!`` lines in a shell."""
+
+    def __init__(self, namespace: dict):
+        self.namespace = namespace
+
+    def system(self, command: str) -> None:
+        subprocess.run(command.format_map(self.namespace), shell=True, cwd=os.getcwd())
+
+
+def run_setup_cell(source: str, folder: Path, monkeypatch, on: str = "colab") -> dict:
+    """Execute a setup cell as Colab (or Kaggle) would, in ``folder``, with the course not importable."""
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry and Path(entry).resolve() != ROOT])
+    monkeypatch.setattr(sys, "path_importer_cache", {})
+    # An editable install of the course finds helpers wherever it was installed from: Colab has none.
+    monkeypatch.setattr(sys, "meta_path", [finder for finder in sys.meta_path
+                                           if not finder.__module__.startswith("__editable__")])
+    for name in [name for name in sys.modules if name == "helpers" or name.startswith("helpers.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
+    if on == "colab":
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    namespace: dict = {}
+    namespace["get_ipython"] = lambda: _Shell(namespace)
+    exec(TransformerManager().transform_cell(source), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("on", ["colab", "kaggle"])
+def test_setup_cell_fetches_the_course(on, published, tmp_path, monkeypatch) -> None:
+    source = colab.setup_cell("00_setup_and_data").replace(repository_url(), published.as_uri())
+    namespace = run_setup_cell(source, tmp_path, monkeypatch, on)
+    assert namespace["run"].notebook == "00_setup_and_data"
+    assert (tmp_path / "course" / "helpers" / "colab.py").is_file()
+    assert Path.cwd() == tmp_path / "course" / "notebooks"  # where the notebooks' own paths start
+    assert sys.modules["helpers.config"].ROOT == tmp_path / "course"
+    namespace = run_setup_cell(source, Path.cwd(), monkeypatch, on)  # the cell run again: nothing cloned twice
+    assert not (tmp_path / "course" / "notebooks" / "course").exists()
+
+
+@pytest.mark.parametrize("address", ["wrong", "no helpers"])
+def test_setup_cell_stops_with_what_to_do(address, published, tmp_path, monkeypatch, capfd) -> None:
+    if address == "wrong":
+        url = (tmp_path / "nowhere").as_uri()
+    else:
+        elsewhere = tmp_path / "elsewhere"
+        shutil.copytree(published, elsewhere)
+        _git("rm", "-q", "-r", "helpers", cwd=elsewhere)
+        _git("commit", "-q", "-m", "no helpers", cwd=elsewhere)
+        url = elsewhere.as_uri()
+    source = colab.setup_cell("00_setup_and_data").replace(repository_url(), url)
+    with pytest.raises(SystemExit) as stopped:
+        run_setup_cell(source, tmp_path, monkeypatch)
+    assert str(stopped.value) == f"No course at {url}: fix URL, or unzip it to course/"
+
+
+def test_set_up_stops_with_what_failed(monkeypatch) -> None:
+    monkeypatch.setattr(colab, "missing", lambda: ["tensorboard-plugin-profile==2.22.1"])
+    monkeypatch.setattr(colab, "PIP", (sys.executable, "-c", "import sys; sys.exit('ERROR: no network')"))
+    with pytest.raises(SystemExit) as stopped:
+        colab.set_up()
+    message = str(stopped.value)
+    assert message.startswith("Could not install tensorboard-plugin-profile==2.22.1 (pip: ERROR: no network)")
+    assert "Internet on" in message
+
+
+def test_only_the_profiler_plugin_is_installed_and_it_is_pinned() -> None:
+    assert list(colab.RUNTIME_LACKS) == ["tensorboard-plugin-profile"]
+    assert re.fullmatch(r"tensorboard-plugin-profile==\d+(\.\d+)+", colab.pinned("tensorboard-plugin-profile"))
+
+
+# The profiler plugin against Colab's published runtime.
+
+def runtime_list() -> tuple[str, dict[str, str]]:
+    """Colab's Python version and its pinned packages, from tests/colab_runtime.txt."""
+    text = COLAB_RUNTIME.read_text(encoding="utf-8")
+    python = re.search(r"^# python: (\d+\.\d+)$", text, re.MULTILINE).group(1)
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.MULTILINE))
+    return python, {_canonical(name): version for name, version in pins.items()}
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_runtime_list_names_its_source_and_date() -> None:
+    header = COLAB_RUNTIME.read_text(encoding="utf-8").splitlines()[0]
+    assert "googlecolab/backend-info" in header and "pip-freeze.txt" in header
+    assert re.search(r"\d{4}-\d{2}-\d{2}", header)
+    python, pins = runtime_list()
+    assert python == "3.13" and pins["tensorflow"] == "2.20.0" and pins["keras"] == "3.13.2"
+
+
+def test_profile_plugin_installs_beside_colabs_runtime(tmp_path) -> None:
+    """A resolver dry-run for Colab's Python, constrained to Colab's versions: nothing of Colab's changes."""
+    python, pins = runtime_list()
+    pin = colab.pinned("tensorboard-plugin-profile")
+    reachable = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "tensorboard-plugin-profile"],
+                               capture_output=True, text=True, timeout=120)
+    if reachable.returncode:
+        reason = f"the package index is out of reach: {reachable.stderr.strip().splitlines()[-1:]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+                           "--report", str(report), "--target", str(tmp_path / "target"),
+                           "--python-version", python, "--only-binary=:all:", "-c", str(COLAB_RUNTIME), pin],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{pin} does not install beside Colab's runtime:\n{done.stderr[-2000:]}"
+    installed = {_canonical(item["metadata"]["name"]): item["metadata"]["version"]
+                 for item in json.loads(report.read_text())["install"]}
+    changed = {name: (pins[name], version) for name, version in installed.items()
+               if name in pins and pins[name] != version}
+    assert changed == {}, f"{pin} would change Colab's own packages: {changed}"
+    assert installed["tensorboard-plugin-profile"] == pin.split("==")[1]

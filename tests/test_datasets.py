@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.datasets import COMPLETE_MARKER, DatasetUnavailable, RealDataset, dataset_dir, download_dataset
+from helpers.datasets import COMPLETE_MARKER, DatasetUnavailable, RealDataset, dataset_dir, download_dataset, extract
 
 
 @pytest.fixture(params=["gztar", "zip"])  # flowers, dogs and LFW ship .tgz/.tar; Cats vs Dogs a .zip
@@ -136,3 +136,58 @@ def test_selector_takes_the_embedded_name_or_a_folder_of_class_folders(quick_dat
         dataset_dir(str(tmp_path))
     with pytest.raises(ValueError, match="flowers"):
         dataset_dir("no-such-dataset")
+
+
+def _hostile_archive(kind: str, attack: str, folder: Path) -> Path:
+    """An archive with one good file and one member that leads out of the folder it is extracted to."""
+    import io
+    import tarfile
+    import zipfile
+
+    escape = {"dotdot": "../../escaped.txt", "absolute": str(folder / "escaped_absolute.txt")}
+    members: list[tuple[str, bytes | None, str | None]] = [("photos/good.txt", b"good", None)]
+    if attack.endswith("symlink"):  # a link leading out, then a file written through it
+        link = str(folder) if attack == "symlink" else "../../.."  # from staging/photos/ up to folder
+        members += [("photos/out", None, link), ("photos/out/escaped_through_link.txt", b"bad", None)]
+    else:
+        members.append((escape[attack], b"bad", None))
+    path = folder / f"hostile.{'tar' if kind == 'tar' else 'zip'}"
+    if kind == "tar":
+        with tarfile.open(path, "w") as archive:
+            for name, data, link in members:
+                info = tarfile.TarInfo(name)
+                if link:
+                    info.type, info.linkname = tarfile.SYMTYPE, link
+                    archive.addfile(info)
+                else:
+                    info.size = len(data)
+                    archive.addfile(info, io.BytesIO(data))
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data, link in members:
+                info = zipfile.ZipInfo(name)
+                if link:
+                    info.external_attr = 0o120777 << 16  # a symlink, as zip -y stores it
+                    archive.writestr(info, link)
+                else:
+                    archive.writestr(info, data)
+    return path
+
+
+@pytest.mark.parametrize("attack", ["dotdot", "absolute", "symlink", "relative-symlink"])
+@pytest.mark.parametrize("kind", ["tar", "zip"])
+def test_extraction_writes_nothing_outside_its_folder(kind, attack, tmp_path):
+    outside = tmp_path / "outside"
+    target = outside / "inside" / "staging"
+    outside.mkdir()
+    archive = _hostile_archive(kind, attack, outside)
+    before = sorted(outside.rglob("*"))
+    try:
+        extract(archive, target)
+    except DatasetUnavailable as error:
+        assert archive.name in str(error) and not target.exists()  # refused: nothing kept at all
+    else:
+        assert (target / "photos" / "good.txt").read_bytes() == b"good"
+        assert not any(path.is_symlink() for path in target.rglob("*"))
+    after = sorted(path for path in outside.rglob("*") if target not in path.parents and path != target)
+    assert [path for path in after if path not in before and path not in target.parents] == []

@@ -1,0 +1,98 @@
+"""The Colab and Kaggle half of every notebook's setup cell: install what the runtime lacks.
+
+On Colab (or Kaggle) the setup cell clones the course at its ref into ``course/`` in the working
+folder (``/content``, ``/kaggle/working``) and stops with one message if that gave no ``helpers``
+to import. Its ``start()`` then calls ``set_up()``, which installs what the runtime lacks and moves
+into ``course/notebooks`` as the notebooks expect (so running the cell again finds ``../helpers``
+and clones nothing). Standard library only: it runs before anything is installed.
+
+``setup_cell`` and ``badge`` write every notebook's first cells from pyproject.toml's address and
+ref (``python -m helpers.course outputs`` refreshes them); tests/test_colab.py checks they agree.
+
+Colab ships TensorFlow, Keras, TensorBoard and the rest of what the course imports; installing
+them again would swap its runtime's versions underneath it. Only the profiler plugin is missing,
+pinned here to a version that installs beside Colab's own packages (tests/test_colab.py checks that
+with a resolver dry-run against Colab's published list). It is older than requirements.txt's: that
+one needs absl-py >= 2.1 and urllib3 >= 2.7, newer than Colab ships. Every xprof wheel for Python 3.13
+is generated for protobuf >= 6.31, which Colab's grpcio-status holds below 6, so on Colab's runtime of
+the list's date TensorBoard skips the plugin: the Profile tab appears once Colab moves protobuf, while
+the notebooks' trace summaries and timelines read the capture with TensorFlow's own protobuf and work.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers.config import colab_url, course_ref, repository_url
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNTIME_LACKS = {"tensorboard-plugin-profile": "2.22.1"}  # the newest that installs beside Colab's runtime
+PIP = (sys.executable, "-m", "pip")
+
+
+def pinned(name: str) -> str:
+    """``name==version`` as the runtime gets it."""
+    return f"{name}=={RUNTIME_LACKS[name]}"
+
+
+def missing() -> list[str]:
+    """The pinned requirement of each package the runtime lacks; an installed one is left as it is."""
+    wanted = []
+    for name in RUNTIME_LACKS:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            wanted.append(pinned(name))
+    return wanted
+
+
+def hosted() -> bool:
+    """Whether this runs on Colab or Kaggle (the setup cell's own test)."""
+    return "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ
+
+
+def set_up() -> list[str]:
+    """Install what the runtime lacks and make ``helpers`` importable; stop with one message on failure."""
+    wanted = missing()
+    if wanted:
+        done = subprocess.run([*PIP, "install", "--quiet", *wanted], capture_output=True, text=True)
+        if done.returncode:
+            said = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
+            raise SystemExit(f"Could not install {' '.join(wanted)} (pip: {said}). Check that the notebook "
+                             "can reach the internet (on Kaggle: Settings, Internet on), then run this cell again.")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT / "notebooks")
+    return wanted
+
+
+SETUP_CELL = """\
+import importlib.util as util, os, sys
+if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # fetch the course
+    URL, REF = "{url}", "{ref}"  # its address, branch or tag
+    !test -d ../helpers || git -c advice.detachedHead=0 clone -q --depth=1 -b {{REF}} {{URL}} course
+    sys.path.insert(0, os.path.abspath("course"))
+    util.find_spec("helpers") or sys.exit(f"No course at {{URL}}: fix URL, or unzip it to course/")
+from helpers.config import start  # on Colab and Kaggle it also installs what the runtime lacks
+run = start("{notebook}")  # scale and dataset: COURSE_SCALE, COURSE_DATASET"""
+BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
+
+
+def setup_cell(notebook: str) -> str:
+    """The first code cell of ``notebooks/<notebook>.ipynb``."""
+    return SETUP_CELL.format(url=repository_url(), ref=course_ref(), notebook=notebook)
+
+
+def badge(notebook: str) -> str:
+    """The "Open in Colab" badge of ``notebooks/<notebook>.ipynb``, for its first (markdown) cell."""
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(notebook + '.ipynb')})")
+
+
+def with_first_cells(markdown: str, code: str, notebook: str) -> tuple[str, str]:
+    """A notebook's first markdown and first code cell with the current badge and setup cell."""
+    return BADGE.sub(lambda _: badge(notebook), markdown), setup_cell(notebook)
