@@ -12,6 +12,7 @@ Notebooks and tests read ``settings()``; environment variables choose:
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,20 +77,29 @@ def settings(notebook: str = "") -> Settings:
     )
 
 
-def start(notebook: str) -> Settings:
+def start(notebook: str, keras_backend: str = "") -> Settings:
     """A notebook's first call: quiet TensorFlow's C++ start-up logs, print and return the run's settings.
 
     ``notebook`` is the notebook's file name without ``.ipynb``: it names its traces and results.
+    ``keras_backend`` ("jax" in notebook 08) chooses Keras' backend, which Keras reads once, when it
+    is first imported: so before any import of it. An exported ``KERAS_BACKEND`` wins.
     Set ``COURSE_SCALE`` and ``COURSE_DATASET`` before starting Jupyter to choose another run.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow is first imported
+    if keras_backend:
+        os.environ.setdefault("KERAS_BACKEND", keras_backend)
+        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != os.environ["KERAS_BACKEND"]:
+            raise RuntimeError(f"Keras was imported with another backend than {os.environ['KERAS_BACKEND']}: "
+                               "restart the kernel, then run this cell first")
     run = settings(notebook)
     print(run)
     return run
 
 
 def shown(path: Path | str) -> str:
-    """A path as a reader should see it: relative to the course, never a machine's home."""
+    """A path as a reader should see it: relative to the course, never a machine's home; a URL as it is."""
+    if "://" in str(path):  # gs://bucket/folder: Path would fold its double slash
+        return str(path)
     path = Path(path).resolve()
     for base, label in ((ROOT, ""), (Path.home(), "~/")):
         if path.is_relative_to(base):

@@ -142,3 +142,20 @@ def test_a_write_started_in_another_process_completes(source, tmp_path):
     manifest = tfrecords.read_manifest(tmp_path)
     assert manifest.records == 12 and manifest.image_size == 32
     assert tfrecords.verify_tfrecords(tmp_path, paths[:12], labels[:12], root).ok
+
+
+def test_a_copy_in_another_file_system_reads_and_verifies_as_the_folder_does(source, tmp_path):
+    # TensorFlow's in-memory file system stands in for a bucket: both are reached through tf.io.gfile only.
+    root, classes, paths, labels = source
+    tfrecords.write_tfrecords(tmp_path, paths[:12], labels[:12], classes, root, min_shards=3, progress=False)
+    bucket = "ram://course/shards"
+    tf.io.gfile.makedirs(bucket)
+    for path in tmp_path.iterdir():
+        tf.io.gfile.copy(str(path), f"{bucket}/{path.name}", overwrite=True)
+    manifest = tfrecords.read_manifest(bucket)
+    assert manifest.records == 12 and manifest.files(bucket)[0] == f"{bucket}/train-00000-of-00003.tfrecord"
+    check = tfrecords.verify_tfrecords(bucket, paths[:12], labels[:12], root)
+    assert check.ok and check.records == 12 and str(check).startswith(f"{bucket}: 12 records read back")
+    tf.io.gfile.remove(manifest.files(bucket)[1])
+    assert "train-00001-of-00003.tfrecord: missing" in str(tfrecords.verify_tfrecords(bucket, paths[:12],
+                                                                                       labels[:12], root))
