@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Notebooks whose Keras runs on another backend than TensorFlow: 08 takes the TPU runtimes' road.
+KERAS_BACKENDS = {"08_tfrecords_on_tpu": "jax"}
 
 
 @dataclass(frozen=True)
@@ -77,19 +79,19 @@ def settings(notebook: str = "") -> Settings:
     )
 
 
-def start(notebook: str, keras_backend: str = "") -> Settings:
+def start(notebook: str) -> Settings:
     """A notebook's first call: quiet TensorFlow's C++ start-up logs, print and return the run's settings.
 
     ``notebook`` is the notebook's file name without ``.ipynb``: it names its traces and results.
-    ``keras_backend`` ("jax" in notebook 08) chooses Keras' backend, which Keras reads once, when it
+    A notebook in ``KERAS_BACKENDS`` gets its Keras backend here, which Keras reads once, when it
     is first imported: so before any import of it. An exported ``KERAS_BACKEND`` wins.
     Set ``COURSE_SCALE`` and ``COURSE_DATASET`` before starting Jupyter to choose another run.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow is first imported
-    if keras_backend:
-        os.environ.setdefault("KERAS_BACKEND", keras_backend)
-        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != os.environ["KERAS_BACKEND"]:
-            raise RuntimeError(f"Keras was imported with another backend than {os.environ['KERAS_BACKEND']}: "
+    if notebook in KERAS_BACKENDS:
+        backend = os.environ.setdefault("KERAS_BACKEND", KERAS_BACKENDS[notebook])
+        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
+            raise RuntimeError(f"Keras was imported with another backend than {backend}: "
                                "restart the kernel, then run this cell first")
     run = settings(notebook)
     print(run)

@@ -9,7 +9,7 @@ import pytest
 
 from helpers.config import ROOT, start
 
-IMPORT_AFTER_START = ("from helpers.config import start\nstart('08_x', keras_backend='jax')\n"
+IMPORT_AFTER_START = ("from helpers.config import start\nstart('08_tfrecords_on_tpu')\n"
                       "import keras\nprint(keras.backend.backend())")
 
 
@@ -26,10 +26,10 @@ def test_start_stops_when_keras_already_runs_on_another_backend(monkeypatch):
     assert keras.backend.backend() == "tensorflow"  # this test process's Keras
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     with pytest.raises(RuntimeError, match="restart the kernel"):
-        start("08_x", keras_backend="jax")
+        start("08_tfrecords_on_tpu")
 
 
-def test_start_without_a_backend_leaves_keras_alone(monkeypatch, capsys):
+def test_other_notebooks_leave_keras_alone(monkeypatch, capsys):
     monkeypatch.delenv("KERAS_BACKEND", raising=False)
     assert start("03_x").notebook == "03_x"
     assert "KERAS_BACKEND" not in os.environ
