@@ -41,7 +41,7 @@ COLAB_TPU_NODE_VARIABLE = "COLAB_TPU_ADDR"  # host:port of the TPU node behind C
 NO_TPU_ERRORS = (ValueError, RuntimeError, OSError, tf.errors.OpError)
 # What announces a TPU: TPU VMs and GKE set TPU_ACCELERATOR_TYPE; a TPU node is named by the variables above.
 TPU_VARIABLES = ("TPU_ACCELERATOR_TYPE", *TPU_NODE_VARIABLES, COLAB_TPU_NODE_VARIABLE)
-TPU_DEVICE_FILES = ("/dev/accel*", "/dev/vfio/[0-9]*")  # a TPU VM's chips (v2-v4: accel; v5e, v6e: vfio)
+TPU_DEVICE_FILES = ("/dev/accel*",)  # a TPU VM's chips; where they show otherwise, libtpu is installed
 LIBTPU = "libtpu"  # the TPU runtime library's Python package, which JAX and tensorflow-tpu load
 
 
@@ -80,8 +80,9 @@ def tpu_announced(environ: Mapping[str, str] = os.environ, device_files: Sequenc
 def jax_devices(announced: Sequence[str] | None = None) -> list:
     """The devices Keras' JAX backend trains on: the TPU's cores when a TPU is announced, else JAX's default.
 
-    Taught in notebook 08. JAX itself falls back to the CPU with a warning when its TPU does not
-    start; here that raises ``TPUNotStarted`` with JAX's reason. ``announced``: ``tpu_announced()``.
+    Taught in notebook 08. When its TPU does not start, JAX itself computes on the CPU and says so
+    only in its log; here that raises ``TPUNotStarted`` with JAX's reason. ``announced``:
+    ``tpu_announced()``.
     """
     import jax  # here, not at the top: only the JAX road needs it
 
