@@ -10,9 +10,10 @@ and clones nothing). Standard library only: it runs before anything is installed
 ref (``python -m helpers.course outputs`` refreshes them); tests/test_colab.py checks they agree.
 
 Colab ships TensorFlow, Keras, TensorBoard and the rest of what the course imports; installing
-them again would swap its runtime's versions underneath it. Only the profiler plugin is missing,
-pinned here to a version that installs beside Colab's own packages (tests/test_colab.py checks that
-with a resolver dry-run against Colab's published list). It is older than requirements.txt's: that
+them again would swap its runtime's versions underneath it. The profiler plugin is missing, and on
+TPU runtimes (which ship JAX) TensorFlow, needed for tf.data: each is pinned here to a version that
+installs beside the runtime's own packages (tests/test_colab.py checks that with a resolver dry-run
+against Colab's published lists). The plugin is older than requirements.txt's: that
 one needs absl-py >= 2.1 and urllib3 >= 2.7, newer than Colab ships. Every xprof wheel for Python 3.13
 is generated for protobuf >= 6.31, which Colab's grpcio-status holds below 6, so on Colab's runtime of
 the list's date TensorBoard skips the plugin: the Profile tab appears once Colab moves protobuf, while
@@ -20,7 +21,7 @@ the notebooks' trace summaries and timelines read the capture with TensorFlow's 
 """
 from __future__ import annotations
 
-import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -30,24 +31,22 @@ from pathlib import Path
 from helpers.config import colab_url, course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME_LACKS = {"tensorboard-plugin-profile": "2.22.1"}  # the newest that installs beside Colab's runtime
+# By the module the course imports: what a runtime without it gets, the newest that installs beside its packages.
+RUNTIME_LACKS = {
+    "tensorboard_plugin_profile": "tensorboard-plugin-profile==2.22.1",
+    "tensorflow": "tensorflow-cpu==2.20.0",  # on TPU runtimes, beside their jax, libtpu and protobuf
+}
 PIP = (sys.executable, "-m", "pip")
 
 
 def pinned(name: str) -> str:
-    """``name==version`` as the runtime gets it."""
-    return f"{name}=={RUNTIME_LACKS[name]}"
+    """``name==version``: the requirement a runtime lacking the package ``name`` gets."""
+    return next(wanted for wanted in RUNTIME_LACKS.values() if wanted.split("==")[0] == name)
 
 
 def missing() -> list[str]:
-    """The pinned requirement of each package the runtime lacks; an installed one is left as it is."""
-    wanted = []
-    for name in RUNTIME_LACKS:
-        try:
-            importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            wanted.append(pinned(name))
-    return wanted
+    """The pinned requirement of each module the runtime lacks; an installed one is left as it is."""
+    return [wanted for module, wanted in RUNTIME_LACKS.items() if importlib.util.find_spec(module) is None]
 
 
 def hosted() -> bool:

@@ -16,11 +16,14 @@ is a one-line change there.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# Notebooks whose Keras runs on another backend than TensorFlow: 08 takes the TPU runtimes' road.
+KERAS_BACKENDS = {"08_tfrecords_on_tpu": "jax"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ def start(notebook: str) -> Settings:
     """A notebook's first call: quiet TensorFlow's C++ start-up logs, print and return the run's settings.
 
     ``notebook`` is the notebook's file name without ``.ipynb``: it names its traces and results.
+    A notebook in ``KERAS_BACKENDS`` gets its Keras backend here, which Keras reads once, when it
+    is first imported: so before any import of it. An exported ``KERAS_BACKEND`` wins.
     Set ``COURSE_SCALE`` and ``COURSE_DATASET`` before starting Jupyter to choose another run.
     On Colab or Kaggle it first installs what the runtime lacks and moves into the course's
     ``notebooks/`` folder (``helpers.colab.set_up``); elsewhere it changes nothing.
@@ -94,13 +99,20 @@ def start(notebook: str) -> Settings:
     if colab.hosted():
         colab.set_up()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow is first imported
+    if notebook in KERAS_BACKENDS:
+        backend = os.environ.setdefault("KERAS_BACKEND", KERAS_BACKENDS[notebook])
+        if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
+            raise RuntimeError(f"Keras was imported with another backend than {backend}: "
+                               "restart the kernel, then run this cell first")
     run = settings(notebook)
     print(run)
     return run
 
 
 def shown(path: Path | str) -> str:
-    """A path as a reader should see it: relative to the course, never a machine's home."""
+    """A path as a reader should see it: relative to the course, never a machine's home; a URL as it is."""
+    if "://" in str(path):  # gs://bucket/folder: Path would fold its double slash
+        return str(path)
     path = Path(path).resolve()
     for base, label in ((ROOT, ""), (Path.home(), "~/")):
         if path.is_relative_to(base):

@@ -5,7 +5,7 @@ reads it; later notebooks and ``helpers.bench`` call it from here, so there is o
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -118,18 +118,23 @@ def parse_record(record: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tens
 
 
 def from_records(files: Sequence[str], image_size: int, batch_size: int, training: bool = False,
-                 drop_remainder: bool = False) -> tf.data.Dataset:
+                 drop_remainder: bool = False, parse: Callable[[tf.Tensor], tuple] | None = None,
+                 deterministic: bool | None = None) -> tf.data.Dataset:
     """Interleaved reads of TFRecord shards, parsed (and augmented) in parallel, batched. Taught in notebook 07.
 
     For training: the shards and the records shuffled, augmented, endless, in whatever order the
     parallel reads finish. For validation: one pass, in order. ``drop_remainder=True`` gives every
-    batch the same static shape, as a TPU needs (notebook 08).
+    batch the same static shape, as a TPU needs (notebook 08). ``parse`` (a record to an image and
+    a label) replaces the decoding, resizing and augmentation: notebook 08's keeps the images uint8
+    for the device. ``deterministic=False`` lets a fast shard overtake a slow one in validation too,
+    as reads from a bucket want (notebook 08); by default only training reads out of order.
     """
+    in_order = not training if deterministic is None else deterministic
     shards = tf.data.Dataset.from_tensor_slices(list(files))
     if training:  # a new order of the shards every epoch
         shards = shards.shuffle(len(files), seed=0, reshuffle_each_iteration=True)
     records = shards.interleave(tf.data.TFRecordDataset, cycle_length=4,
-                                num_parallel_calls=AUTOTUNE, deterministic=not training)
+                                num_parallel_calls=AUTOTUNE, deterministic=in_order)
     if training:  # then the records, in a buffer, while they are still small
         records = records.shuffle(SHUFFLE_BUFFER, seed=0, reshuffle_each_iteration=True).repeat()
 
@@ -137,6 +142,6 @@ def from_records(files: Sequence[str], image_size: int, batch_size: int, trainin
         image, label = parse_record(record, image_size)
         return augment(image, label, image_size) if training else (image, label)
 
-    return (records.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=not training)
+    return (records.map(parse or prepare, num_parallel_calls=AUTOTUNE, deterministic=in_order)
             .batch(batch_size, drop_remainder=drop_remainder)  # True: static shapes (notebook 08)
             .prefetch(AUTOTUNE))

@@ -1,9 +1,13 @@
-"""One distribution strategy for whatever the machine has: a TPU, else its GPUs, else the CPU.
+"""Start the TPU the environment announces, or say there is none: never a silent fallback.
 
-Notebook 08 teaches the TPU start-up (``connect_tpu`` and ``TPUStrategy``) with this fallback.
-``detect_strategy()`` does it in one call for later use and returns the strategy and a short
-description of it (kind, replicas, devices, and why faster hardware was passed over). Build and
-compile the model under ``strategy.scope()``; ``model.fit`` then splits every batch between the replicas.
+Notebook 08 teaches both roads to a TPU. Keras 3 on the JAX backend (Colab's and Kaggle's TPU
+runtimes) trains on ``jax_devices()``. TensorFlow's ``TPUStrategy`` (a Cloud TPU VM with
+``tensorflow-tpu``) comes from ``detect_strategy()``, which returns the strategy and a short
+description of it (kind, replicas, devices, and why faster hardware was passed over); build and
+compile the model under ``strategy.scope()``. Either way, when the environment announces a TPU
+(``tpu_announced``: TPU variables, ``/dev/accel*``, libtpu installed) and it does not start (a
+TensorFlow without TPU kernels, a TPU held by another process), they raise ``TPUNotStarted`` with
+the reason instead of training on the CPU; without any sign of a TPU they fall back and say so.
 
 How TensorFlow reaches a TPU depends on where the TPU sits:
 
@@ -16,10 +20,12 @@ How TensorFlow reaches a TPU depends on where the TPU sits:
   host runs the input pipeline, so it cannot see the notebook's disk: data comes from gs://.
 
 Either way ``initialize_tpu_system`` runs once per process, before the TPU computes anything;
-on a machine without a TPU it is what fails, and it fails fast.
+it is where a TPU that cannot start fails, and it fails fast.
 """
 from __future__ import annotations
 
+import glob
+import importlib.util
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,8 +36,22 @@ TPU_VM = "local"  # TPUClusterResolver's name for a TPU attached to this machine
 # Where a TPU node is named; TPUClusterResolver() reads them itself.
 TPU_NODE_VARIABLES = ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS", "TPU_CONFIG")
 COLAB_TPU_NODE_VARIABLE = "COLAB_TPU_ADDR"  # host:port of the TPU node behind Colab's former TPU runtime
-# How "no TPU here" shows: none found (NotFoundError), none named (ValueError), unreachable (OSError...).
+# How a TPU that does not start shows: none found (NotFoundError), none named (ValueError), unreachable
+# (OSError...), no TPU kernels in this TensorFlow (NotFoundError: "No OpKernel was registered ...").
 NO_TPU_ERRORS = (ValueError, RuntimeError, OSError, tf.errors.OpError)
+# What announces a TPU: TPU VMs and GKE set TPU_ACCELERATOR_TYPE; a TPU node is named by the variables above.
+TPU_VARIABLES = ("TPU_ACCELERATOR_TYPE", *TPU_NODE_VARIABLES, COLAB_TPU_NODE_VARIABLE)
+TPU_DEVICE_FILES = ("/dev/accel*",)  # a TPU VM's chips; where they show otherwise, libtpu is installed
+LIBTPU = "libtpu"  # the TPU runtime library's Python package, which JAX and tensorflow-tpu load
+
+
+class TPUNotStarted(RuntimeError):
+    """The environment announces a TPU, and it did not start: training on the CPU instead would be silent."""
+
+    def __init__(self, announced: Sequence[str], reason: str) -> None:
+        super().__init__(f"A TPU is announced ({'; '.join(announced)}) but did not start: {reason}. "
+                         "Free it (is another process holding it?) or install what it needs; "
+                         "this notebook does not train on the CPU in its place.")
 
 
 @dataclass(frozen=True)
@@ -47,6 +67,32 @@ class StrategyInfo:
         replicas = f"{self.replicas} replica" + "s" * (self.replicas != 1)
         return "\n".join([f"{self.kind} strategy: {replicas} on {', '.join(self.devices)}",
                           *(f"  passed over: {reason}" for reason in self.passed_over)])
+
+
+def tpu_announced(environ: Mapping[str, str] = os.environ, device_files: Sequence[str] = TPU_DEVICE_FILES,
+                  installed: Callable[[str], object] = importlib.util.find_spec) -> list[str]:
+    """What says a TPU is here: TPU variables set, TPU device files, libtpu installed; [] when nothing does."""
+    signs = [f"{name} is set" for name in TPU_VARIABLES if environ.get(name)]
+    signs += [f"{path} exists" for pattern in device_files for path in sorted(glob.glob(pattern))[:1]]
+    return signs + ([f"{LIBTPU} is installed"] if installed(LIBTPU) else [])
+
+
+def jax_devices(announced: Sequence[str] | None = None) -> list:
+    """The devices Keras' JAX backend trains on: the TPU's cores when a TPU is announced, else JAX's default.
+
+    Taught in notebook 08. When its TPU does not start, JAX itself computes on the CPU and says so
+    only in its log; here that raises ``TPUNotStarted`` with JAX's reason. ``announced``:
+    ``tpu_announced()``.
+    """
+    import jax  # here, not at the top: only the JAX road needs it
+
+    announced = tpu_announced() if announced is None else announced
+    if not announced:
+        return jax.devices()  # no TPU here: the CPU (its simulated devices, if XLA_FLAGS asks for some)
+    try:
+        return jax.devices("tpu")
+    except RuntimeError as error:  # "Unknown backend tpu", "Backend 'tpu' failed to initialize: ..."
+        raise TPUNotStarted(announced, first_sentence(error)) from error
 
 
 def tpu_addresses(environ: Mapping[str, str] = os.environ) -> list[str | None]:
@@ -65,7 +111,8 @@ def tpu_addresses(environ: Mapping[str, str] = os.environ) -> list[str | None]:
 def connect_tpu(address: str | None) -> tf.distribute.cluster_resolver.TPUClusterResolver:
     """Find the TPU at ``address``, connect to it and initialise it, once, before it computes.
 
-    ``"local"``: the TPU of this VM. Raises one of ``NO_TPU_ERRORS`` if there is none. Taught in notebook 08.
+    ``"local"``: the TPU of this VM. Raises one of ``NO_TPU_ERRORS`` if it does not start. Notebook 08
+    shows it (the TensorFlow road).
     """
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
     tf.config.experimental_connect_to_cluster(resolver)  # a TPU node's host; a no-op on a TPU VM
@@ -80,15 +127,18 @@ def gpu_names() -> list[str]:
 
 def detect_strategy(connect: Callable[[str | None], object] = connect_tpu,
                     gpus: Callable[[], Sequence[str]] = gpu_names,
-                    environ: Mapping[str, str] = os.environ) -> tuple[tf.distribute.Strategy, StrategyInfo]:
-    """The strategy for the best hardware in reach: ``TPUStrategy``, ``MirroredStrategy`` or the default.
+                    environ: Mapping[str, str] = os.environ,
+                    announced: Sequence[str] | None = None) -> tuple[tf.distribute.Strategy, StrategyInfo]:
+    """``TPUStrategy`` when a TPU is announced, else ``MirroredStrategy`` over the GPUs, else the default.
 
-    Taught in notebook 08, which writes out the TPU start-up and the fallback; this is the same in
-    one call: ``connect_tpu`` at each of ``tpu_addresses``, else ``fallback_strategy``. Call it once, early: a TPU must be initialised before anything runs on
-    it. ``connect`` and ``gpus`` are there to be replaced in tests.
+    Notebook 08 shows it (the TensorFlow road). A TPU announced (``announced``, default
+    ``tpu_announced(environ)``) is tried at each of ``tpu_addresses``; if none starts, this raises
+    ``TPUNotStarted`` with the reasons. Call it once, early: a TPU must be initialised before anything
+    runs on it. ``connect`` and ``gpus`` are there to be replaced in tests.
     """
+    announced = tpu_announced(environ) if announced is None else announced
     passed_over = []
-    for address in tpu_addresses(environ):
+    for address in tpu_addresses(environ) if announced else []:
         try:
             resolver = connect(address)
         except NO_TPU_ERRORS as error:
@@ -97,6 +147,9 @@ def detect_strategy(connect: Callable[[str | None], object] = connect_tpu,
             continue
         strategy = tf.distribute.TPUStrategy(resolver)
         return strategy, describe(strategy, passed_over)
+    if announced:
+        raise TPUNotStarted(announced, "; ".join(passed_over))
+    passed_over.append("no TPU announced (no TPU variable, device file or libtpu)")
     devices = list(gpus())
     if not devices:
         passed_over.append("no GPU visible to TensorFlow")

@@ -69,8 +69,8 @@ class Manifest:
         return sum(self.shards.values())
 
     def files(self, folder: Path | str) -> list[str]:
-        """The shard paths, in order, for ``tf.data.TFRecordDataset`` or ``Dataset.list_files``."""
-        return [str(Path(folder) / name) for name in self.shards]
+        """The shard paths, in order, for ``tf.data.TFRecordDataset``: in a folder or a bucket (``gs://``)."""
+        return [tf.io.gfile.join(str(folder), name) for name in self.shards]
 
     def __str__(self) -> str:
         return (f"{self.split}: {self.records:,} records in {len(self.shards)} shards, "
@@ -126,9 +126,16 @@ def write_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Seq
 
 
 def read_manifest(folder: Path | str, split: str = "train") -> Manifest | None:
-    """The manifest of a complete write of ``split`` in ``folder``, or None."""
-    path = Path(folder) / _manifest_name(split)
-    return Manifest(**json.loads(path.read_text())) if path.is_file() else None
+    """The manifest of a complete write of ``split`` in ``folder`` (a local folder or a ``gs://`` one), or None.
+
+    Read through ``tf.io.gfile``, so the counts (and the steps per epoch a TPU notebook derives from
+    them) come from the shards' own manifest wherever they were copied.
+    """
+    path = tf.io.gfile.join(str(folder), _manifest_name(split))
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as file:
+        return Manifest(**json.loads(file.read()))
 
 
 def _manifest_name(split: str) -> str:
@@ -231,7 +238,7 @@ def start_write_process(folder: Path | str, paths: Sequence[str | Path], labels:
 class Verification:
     """What reading every shard back found: counts, and every problem by shard name."""
 
-    folder: Path
+    folder: Path | str  # a local folder, or a bucket's URL as it is
     records: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -250,10 +257,11 @@ def verify_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Se
 
     Reports a missing manifest or shard, a shard that will not read (truncated or corrupted:
     ``DataLossError``) or whose count differs from the manifest, and sources missing,
-    duplicated, unexpected or mislabelled, each naming the shard.
+    duplicated, unexpected or mislabelled, each naming the shard. ``folder`` may be a bucket
+    (``gs://...``): shards and manifest are read through ``tf.io.gfile``.
     """
-    folder, root = Path(folder), Path(root)
-    report = Verification(folder)
+    root = Path(root)
+    report = Verification(folder if "://" in str(folder) else Path(folder))
     manifest = read_manifest(folder, split)
     if manifest is None:
         report.problems.append(f"no {_manifest_name(split)}: the write did not finish; write again")
@@ -261,7 +269,7 @@ def verify_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Se
     expected = {Path(path).relative_to(root).as_posix(): int(label) for path, label in zip(paths, labels)}
     seen: Counter = Counter()
     for name, count in manifest.shards.items():
-        found = _read_shard(folder / name, expected, seen, report)
+        found = _read_shard(tf.io.gfile.join(str(folder), name), expected, seen, report)
         if found is not None and found != count:
             report.problems.append(f"{name}: {found} records, the manifest says {count}")
     missing = [source for source in expected if not seen[source]]
@@ -270,27 +278,28 @@ def verify_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Se
     return report
 
 
-def _read_shard(path: Path, expected: dict[str, int], seen: Counter, report: Verification) -> int | None:
+def _read_shard(path: str, expected: dict[str, int], seen: Counter, report: Verification) -> int | None:
     """Count and check one shard's records; None if it cannot be read to the end."""
-    if not path.is_file():
-        report.problems.append(f"{path.name}: missing")
+    name = path.rsplit("/", 1)[-1]
+    if not tf.io.gfile.exists(path):
+        report.problems.append(f"{name}: missing")
         return None
     count = 0
     try:
-        for record in tf.data.TFRecordDataset(str(path)):
+        for record in tf.data.TFRecordDataset(path):
             example = tf.io.parse_single_example(record, FEATURES)
             source, label = example["source"].numpy().decode(), int(example["label"])
             count += 1
             seen[source] += 1
             if source not in expected:
-                report.problems.append(f"{path.name}: record {count} comes from {source}, not in the source list")
+                report.problems.append(f"{name}: record {count} comes from {source}, not in the source list")
             elif expected[source] != label:
-                report.problems.append(f"{path.name}: {source} has label {label}, the source says {expected[source]}")
+                report.problems.append(f"{name}: {source} has label {label}, the source says {expected[source]}")
             elif seen[source] > 1:
-                report.problems.append(f"{path.name}: {source} is stored more than once")
+                report.problems.append(f"{name}: {source} is stored more than once")
             report.records += 1
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
-        report.problems.append(f"{path.name}: unreadable after {count} records "
+        report.problems.append(f"{name}: unreadable after {count} records "
                                f"({type(error).__name__}: {tf_error_message(error)})")
         return None
     return count

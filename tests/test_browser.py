@@ -1,4 +1,4 @@
-"""The learner's path in a real browser: notebook 00 in JupyterLab, a capture in TensorBoard's Profile tab.
+"""The learner's path in a real browser: notebook 00 in JupyterLab, captures in TensorBoard's Profile tab.
 
 Headless Chromium, driven by Playwright. ``python3 -m helpers.course test`` installs Debian's
 Chromium as root; without a Chromium these tests skip, except on CI, where they fail.
@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -31,6 +32,8 @@ NOTEBOOK = ROOT / "notebooks" / "00_setup_and_data.ipynb"
 TITLE = "00 · Setup and data"
 TRACE_PICTURE = ROOT / "notebooks" / "figures" / "profile_trace.png"
 RUN = "late_batches"
+JAX_RUN = "jax_devices"  # notebook 08's capture: Keras on JAX over eight simulated devices, JAX's profiler
+EIGHTH_DEVICE_STEP = "[7] CommonPjRtLoadedExecutable::Execute (jit_train_step)"  # a step run on device 7
 STEPS = (2, 4)
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   # Chromium's own calls home would otherwise be refused by a closed network
@@ -90,9 +93,33 @@ def late_batch(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tens
     return images, labels
 
 
-@pytest.fixture
-def capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A few profiled training steps of a tiny model fed by a slow pipeline; returns the run's folder."""
+# Keras reads its backend once per process, so the JAX capture is made in a Python of its own.
+JAX_CAPTURE = f"""
+import sys, jax, keras, numpy as np
+keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices()))
+net = keras.Sequential([keras.Input((32, 32, 3), dtype="uint8"), keras.layers.Rescaling(1 / 255),
+                        keras.layers.Flatten(), keras.layers.Dense(5)])
+net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+batch = np.zeros((32, 32, 32, 3), np.uint8), np.zeros(32, np.int64)
+net.train_on_batch(*batch)  # compiles the step before the capture
+options = jax.profiler.ProfileOptions()
+options.python_tracer_level = 0  # no Python calls: "train_on_batch" would be found as "train" too
+with jax.profiler.trace(sys.argv[1], profiler_options=options):
+    for step in range({STEPS[0]}, {STEPS[1] + 1}):
+        with jax.profiler.StepTraceAnnotation("{STEP_TRACE}", step_num=step):
+            net.train_on_batch(*batch)
+"""
+
+
+@pytest.fixture(params=["tensorflow", "jax"])
+def capture(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A few profiled training steps; returns the run's folder. TensorFlow's profiler on a tiny model fed
+    by a slow pipeline, or JAX's on notebook 08's road, Keras on JAX over eight simulated devices."""
+    if request.param == "jax":
+        logdir = tmp_path / "logs" / JAX_RUN
+        env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+        subprocess.run([sys.executable, "-c", JAX_CAPTURE, str(logdir)], env=env, check=True, timeout=300)
+        return logdir
     monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path / "logs"))
     rng = np.random.default_rng(0)
     batch = (rng.random((32, 32, 32, 3), dtype=np.float32), rng.integers(0, 5, 32))
@@ -112,15 +139,18 @@ def test_profile_tab_shows_the_capture(browser: BrowserContext, capture: Path, t
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{port}/#profile")
         xprof = page.frame_locator("iframe")  # the profile plugin's own page
-        expect(xprof.locator("mat-select", has_text=f"{RUN}/")).to_be_visible()  # the run, listed and chosen
+        run = xprof.locator("mat-select", has_text=f"{capture.name}/")
+        expect(run).to_be_visible()  # the run, listed and chosen
         expect(xprof.get_by_text("Performance Summary")).to_be_visible()  # its overview page
         xprof.locator("mat-select", has_text="Overview Page").click()  # the tools, as a learner picks them
         xprof.get_by_role("option", name="Trace Viewer").click()
         trace = xprof.frame_locator("iframe")  # the trace viewer, a page inside the plugin's
         expect(trace.locator(".process-track-name", has_text="/host:CPU")).to_be_visible()
-        picture_path(tmp_path).write_bytes(still_screenshot(page))  # before the search below greys it out
+        shot = picture_path(tmp_path) if capture.name == RUN else tmp_path / "profile_trace.png"
+        shot.write_bytes(still_screenshot(page))  # before the search below greys it out
         # Each traced step is a "train <n>" event: the step markers the Profile tab measures steps by.
-        trace.get_by_placeholder("Find Events...").fill(STEP_TRACE)
+        # In JAX's capture, each also ran on the eighth device: the batch was split eight ways.
+        trace.get_by_placeholder("Find Events...").fill(STEP_TRACE if capture.name == RUN else EIGHTH_DEVICE_STEP)
         expect(trace.locator("#hitCount")).to_have_text(re.compile(rf"\bof {STEPS[1] - STEPS[0] + 1}$"))
 
 

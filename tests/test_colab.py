@@ -29,6 +29,10 @@ from helpers.config import colab_url, course_ref, repository_url
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
+COLAB_TPU_RUNTIME = Path(__file__).with_name("colab_tpu_runtime.txt")
+# Each runtime's list, and what the setup cell installs there: what it lacks of the course's imports.
+RUNTIMES = {"colab": (COLAB_RUNTIME, ["tensorboard-plugin-profile"]),
+            "colab-tpu": (COLAB_TPU_RUNTIME, ["tensorboard-plugin-profile", "tensorflow-cpu"])}
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'>]+")
 COLAB_GUARD = re.compile(r"""if ["']google\.colab["'] in sys\.modules"""
                          r""" or ["']KAGGLE_KERNEL_RUN_TYPE["'] in os\.environ:\s*(#.*)?""")
@@ -220,16 +224,17 @@ def test_set_up_stops_with_what_failed(monkeypatch) -> None:
     assert "Internet on" in message
 
 
-def test_only_the_profiler_plugin_is_installed_and_it_is_pinned() -> None:
-    assert list(colab.RUNTIME_LACKS) == ["tensorboard-plugin-profile"]
+def test_the_plugin_and_tensorflow_are_installed_where_missing_and_pinned() -> None:
+    assert list(colab.RUNTIME_LACKS) == ["tensorboard_plugin_profile", "tensorflow"]
     assert re.fullmatch(r"tensorboard-plugin-profile==\d+(\.\d+)+", colab.pinned("tensorboard-plugin-profile"))
+    assert re.fullmatch(r"tensorflow-cpu==\d+(\.\d+)+", colab.pinned("tensorflow-cpu"))
 
 
-# The profiler plugin against Colab's published runtime.
+# What the setup cell installs, against Colab's published runtimes.
 
-def runtime_list() -> tuple[str, dict[str, str]]:
-    """Colab's Python version and its pinned packages, from tests/colab_runtime.txt."""
-    text = COLAB_RUNTIME.read_text(encoding="utf-8")
+def runtime_list(path: Path = COLAB_RUNTIME) -> tuple[str, dict[str, str]]:
+    """A runtime's Python version and its pinned packages, from its list under tests/."""
+    text = path.read_text(encoding="utf-8")
     python = re.search(r"^# python: (\d+\.\d+)$", text, re.MULTILINE).group(1)
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.MULTILINE))
     return python, {_canonical(name): version for name, version in pins.items()}
@@ -239,18 +244,23 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def test_the_runtime_list_names_its_source_and_date() -> None:
-    header = COLAB_RUNTIME.read_text(encoding="utf-8").splitlines()[0]
-    assert "googlecolab/backend-info" in header and "pip-freeze.txt" in header
-    assert re.search(r"\d{4}-\d{2}-\d{2}", header)
+def test_the_runtime_lists_name_their_source_and_date() -> None:
+    for path, published in ((COLAB_RUNTIME, "pip-freeze.txt"), (COLAB_TPU_RUNTIME, "pip-freeze.tpu.txt")):
+        header = path.read_text(encoding="utf-8").splitlines()[0]
+        assert "googlecolab/backend-info" in header and published in header
+        assert re.search(r"\d{4}-\d{2}-\d{2}", header)
     python, pins = runtime_list()
     assert python == "3.13" and pins["tensorflow"] == "2.20.0" and pins["keras"] == "3.13.2"
+    python, pins = runtime_list(COLAB_TPU_RUNTIME)
+    assert python == "3.13" and "tensorflow" not in pins and "jax" in pins and "libtpu" in pins
 
 
-def test_profile_plugin_installs_beside_colabs_runtime(tmp_path) -> None:
-    """A resolver dry-run for Colab's Python, constrained to Colab's versions: nothing of Colab's changes."""
-    python, pins = runtime_list()
-    pin = colab.pinned("tensorboard-plugin-profile")
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_what_the_setup_cell_installs_fits_beside_the_runtime(runtime: str, tmp_path: Path) -> None:
+    """A resolver dry-run for the runtime's Python, constrained to its versions: nothing of the runtime's changes."""
+    path, names = RUNTIMES[runtime]
+    python, pins = runtime_list(path)
+    wanted = [colab.pinned(name) for name in names]
     reachable = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "tensorboard-plugin-profile"],
                                capture_output=True, text=True, timeout=120)
     if reachable.returncode:
@@ -261,12 +271,12 @@ def test_profile_plugin_installs_beside_colabs_runtime(tmp_path) -> None:
     report = tmp_path / "report.json"
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
                            "--report", str(report), "--target", str(tmp_path / "target"),
-                           "--python-version", python, "--only-binary=:all:", "-c", str(COLAB_RUNTIME), pin],
+                           "--python-version", python, "--only-binary=:all:", "-c", str(path), *wanted],
                           capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{pin} does not install beside Colab's runtime:\n{done.stderr[-2000:]}"
+    assert done.returncode == 0, f"{wanted} does not install beside {runtime}'s runtime:\n{done.stderr[-2000:]}"
     installed = {_canonical(item["metadata"]["name"]): item["metadata"]["version"]
                  for item in json.loads(report.read_text())["install"]}
     changed = {name: (pins[name], version) for name, version in installed.items()
                if name in pins and pins[name] != version}
-    assert changed == {}, f"{pin} would change Colab's own packages: {changed}"
-    assert installed["tensorboard-plugin-profile"] == pin.split("==")[1]
+    assert changed == {}, f"{wanted} would change {runtime}'s own packages: {changed}"
+    assert [f"{name}=={installed[name]}" for name in names] == wanted

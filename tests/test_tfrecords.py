@@ -142,3 +142,37 @@ def test_a_write_started_in_another_process_completes(source, tmp_path):
     manifest = tfrecords.read_manifest(tmp_path)
     assert manifest.records == 12 and manifest.image_size == 32
     assert tfrecords.verify_tfrecords(tmp_path, paths[:12], labels[:12], root).ok
+
+
+def test_a_copy_in_another_file_system_reads_and_verifies_as_the_folder_does(source, tmp_path):
+    # TensorFlow's in-memory file system stands in for a bucket: both are reached through tf.io.gfile only.
+    root, classes, paths, labels = source
+    tfrecords.write_tfrecords(tmp_path, paths[:12], labels[:12], classes, root, min_shards=3, progress=False)
+    bucket = "ram://course/shards"
+    tf.io.gfile.makedirs(bucket)
+    for path in tmp_path.iterdir():
+        tf.io.gfile.copy(str(path), f"{bucket}/{path.name}", overwrite=True)
+    manifest = tfrecords.read_manifest(bucket)
+    assert manifest.records == 12 and manifest.files(bucket)[0] == f"{bucket}/train-00000-of-00003.tfrecord"
+    check = tfrecords.verify_tfrecords(bucket, paths[:12], labels[:12], root)
+    assert check.ok and check.records == 12 and str(check).startswith(f"{bucket}: 12 records read back")
+    tf.io.gfile.remove(manifest.files(bucket)[1])
+    assert "train-00001-of-00003.tfrecord: missing" in str(tfrecords.verify_tfrecords(bucket, paths[:12],
+                                                                                       labels[:12], root))
+
+
+def test_records_read_as_uint8_of_static_shape_with_a_parse_of_ones_own(source, tmp_path):
+    from helpers import pipelines
+
+    root, classes, paths, labels = source
+    manifest = tfrecords.write_tfrecords(tmp_path, paths[:12], labels[:12], classes, root, image_size=32,
+                                         min_shards=3, progress=False)
+
+    def parse_uint8(record):
+        example = tf.io.parse_single_example(record, tfrecords.FEATURES)
+        return tf.ensure_shape(tf.io.decode_jpeg(example["image"], channels=3), (32, 32, 3)), example["label"]
+
+    data = pipelines.from_records(manifest.files(tmp_path), 32, 5, drop_remainder=True, parse=parse_uint8,
+                                  deterministic=False)
+    assert data.element_spec[0] == tf.TensorSpec((5, 32, 32, 3), tf.uint8)
+    assert sum(len(batch) for batch, _ in data) == 10  # two whole batches of the twelve records
