@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.config import Settings
+from helpers.measure import MIN_SECONDS, EpochTimer, Throughput
 from helpers.profiling import DEVICE_TRACE, StepProfiler, StepSummary, profile_fit, summarize
 
 
@@ -143,3 +144,37 @@ def profile_host(data: Iterable, run: Settings, name: str, accelerator: Accelera
     for step, _ in enumerate(itertools.islice(profiler.trace(data), profiler.last + 2)):
         device.on_train_batch_end(step)
     return summarize(profiler.logdir)
+
+
+class _TimedEpochs(EpochTimer):
+    """Epoch times; stops training once the epochs after the first have taken ``seconds`` (at least two of them)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.enough = seconds
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        timed = self.seconds[1:]
+        self.model.stop_training = len(timed) >= 2 and sum(timed) >= self.enough
+
+
+def fit_throughput(data: Iterable, images_per_epoch: int, run: Settings, num_classes: int,
+                   seconds: float = MIN_SECONDS, accelerator: Accelerator = A100) -> Throughput:
+    """Images per second ``fit()`` takes from ``data`` when each step lasts what ``accelerator`` would take.
+
+    Trains ``stand_in_model`` on epochs of ``images_per_epoch`` images from ``data`` (a ``PyDataset``
+    or an endless ``tf.data.Dataset``), its steps padded with sleep as in ``profile_on_device``. The
+    first epoch traces the step function and starts the input's workers; the next ones are timed,
+    at least two of them and at least ``seconds``. The device caps the figure at its own rate; below
+    it, the input sets it. Notebook 01 compares loaders with it.
+    """
+    model = stand_in_model(num_classes, run.scale.image_size)
+    device_ms = accelerator.step_ms(run.scale.image_size, run.scale.batch_size)
+    sleep_ms = max(0.0, device_ms - own_step_ms(model, next(iter(data))[:2]))
+    timer, steps = _TimedEpochs(seconds), -(-images_per_epoch // run.scale.batch_size)
+    model.fit(data, epochs=1000, steps_per_epoch=steps, shuffle=False, verbose=0,  # the timer stops it
+              callbacks=[timer, DeviceTime(sleep_ms)])
+    timed = timer.seconds[1:]
+    return Throughput(images_per_epoch * len(timed) / sum(timed), steps * len(timed),
+                      images_per_epoch * len(timed), sum(timed))

@@ -7,13 +7,16 @@ them into ``<prefix>.index`` and ``<prefix>.data-*`` only when the pass complete
 and the next run's iterator stops with ``AlreadyExistsError``. The lockfile holds only its
 creation time, so nothing can tell a dead writer from a live one: clear a cache before a
 run starts, when you know no other process is writing it. ``kill_mid_write`` makes such a
-run on purpose (notebook 06 shows what it leaves).
+run on purpose (notebook 06 shows what it leaves). ``cache_peak_mib`` weighs a cache in RAM, in a
+process of its own.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,17 @@ iterator = iter(counting_cache(sys.argv[1], int(sys.argv[3])))
 for _ in range(int(sys.argv[3]) // 4):
     next(iterator)
 os.kill(os.getpid(), signal.SIGKILL)  # mid-pass, as a killed job dies: nothing cleans up
+"""
+
+# Passes over notebook 06's uint8 cache in a child Python, which then prints its peak resident MiB.
+_CACHE_PASSES = """
+import json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[1])
+from helpers import caches, memory, pipelines
+arguments = json.load(sys.stdin)
+caches.pass_seconds(pipelines.uint8_cached(**arguments), passes=int(sys.argv[2]))
+print(memory.peak_rss_mib())
 """
 
 
@@ -95,3 +109,20 @@ def kill_mid_write(prefix: Path | str, elements: int = 1000) -> int:
     child = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(prefix), package_root, str(elements)],
                            capture_output=True)
     return child.returncode
+
+
+def cache_peak_mib(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
+                   cache: Path | str = "", passes: int = 2) -> float:
+    """Peak resident MiB of a new Python process making ``passes`` passes over ``pipelines.uint8_cached``.
+
+    ``cache`` as in ``uint8_cached``: ``""`` keeps the cache in the process's memory, a file prefix
+    writes it to disk (use a new prefix, or the first pass only reads). A process of its own, so
+    nothing the caller holds counts; it includes the Python and TensorFlow every such process
+    loads. Notebook 06 measures both kinds of cache with it.
+    """
+    arguments = {"paths": [str(path) for path in paths], "labels": [int(label) for label in labels],
+                 "image_size": image_size, "batch_size": batch_size, "cache": str(cache)}
+    package_root = str(Path(__file__).resolve().parents[1])
+    child = subprocess.run([sys.executable, "-c", _CACHE_PASSES, package_root, str(passes)],
+                           input=json.dumps(arguments), capture_output=True, text=True, check=True)
+    return float(child.stdout.split()[-1])

@@ -1,19 +1,28 @@
 """The models the course trains: pretrained backbones with a new head, and a small CNN.
 
 Every model takes float images with values in [0, 255] and sparse integer labels, so
-any pipeline of the course can feed any model; each one rescales as its backbone expects.
+any pipeline of the course can feed any model. Each one scales its input inside itself:
+EfficientNet's own stem divides by 255 and normalises with ImageNet's channel statistics
+(images already divided by 255 reach its first convolution almost constant: notebook 00
+measures it), MobileNetV2 gets a Rescaling layer to [-1, 1] in front, the small CNN divides by 255.
 """
 from __future__ import annotations
 
 import keras
+import numpy as np
 
-# Backbone constructor and the rescaling its pretrained weights expect (None: built in).
+# Backbone constructor and the layer that brings 0-255 images to the scale its weights expect
+# (None: the backbone's own stem does it, so nothing may scale the images before it).
 BACKBONES = {
-    "efficientnetb0": (keras.applications.EfficientNetB0, None),
+    "efficientnetb0": (keras.applications.EfficientNetB0, None),  # Rescaling(1/255), Normalization
     "efficientnetb3": (keras.applications.EfficientNetB3, None),
     "mobilenetv2": (keras.applications.MobileNetV2, lambda: keras.layers.Rescaling(1 / 127.5, offset=-1)),
 }
 MODEL_NAMES = ("small_cnn", *BACKBONES)
+# ImageNet's per-channel mean and standard deviation, of images in [0, 1]: what EfficientNet's
+# pretrained stem normalises with (keras.applications.efficientnet).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class PretrainedWeightsUnavailable(RuntimeError):
@@ -68,3 +77,20 @@ def _transfer_model(name: str, num_classes: int, image_size: int, weights: str |
     x = keras.layers.Dropout(0.2)(x)
     outputs = keras.layers.Dense(num_classes)(x)
     return keras.Model(inputs, outputs, name=f"{name}_classifier")
+
+
+def efficientnet_stem(image_size: int, weights: str | None = None, name: str = "efficientnetb3") -> keras.Model:
+    """An EfficientNet from its input to what its first convolution receives (before the zero padding).
+
+    With ``weights="imagenet"`` the stem's Normalization holds what the weights file loads, and a
+    Rescaling after it completes ImageNet's normalisation. With ``weights=None`` (offline) that
+    Normalization is filled with the same statistics, so the stem computes what a pretrained one
+    does: ``(x / 255 - mean) / std`` per channel. Notebook 00 feeds it images in 0-255 and divided by 255.
+    """
+    constructor, _ = BACKBONES[name]
+    backbone = constructor(include_top=False, weights=weights, input_shape=(image_size, image_size, 3))
+    if weights is None:
+        normalization = next(layer for layer in backbone.layers if isinstance(layer, keras.layers.Normalization))
+        normalization.set_weights([np.array(IMAGENET_MEAN), np.square(IMAGENET_STD), np.array(0)])
+        normalization.finalize_state()  # the layer computes with copies of its weights, made here
+    return keras.Model(backbone.input, backbone.get_layer("stem_conv_pad").input, name=f"{name}_stem")

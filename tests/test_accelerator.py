@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.accelerator import A100, HOST_STEPS, TPU_V3_8, profile_host, profile_stand_in
+from helpers.accelerator import A100, HOST_STEPS, TPU_V3_8, fit_throughput, profile_host, profile_stand_in
 from helpers.config import settings
 from helpers.profiling import DEVICE_TRACE
 
@@ -51,3 +51,12 @@ def test_the_host_loop_waits_for_a_slow_pipeline_only(tmp_path, monkeypatch) -> 
     assert slow.bound == "input-bound" and slow.wait_share > 0.5
     assert DEVICE_TRACE in slow.lanes
     assert profile_host(batches(0), run, "fast", A100, 32).wait_share < 0.2
+
+
+def test_fit_throughput_is_set_by_the_slower_of_the_input_and_the_device() -> None:
+    run = settings("test_accelerator")  # quick scale: 128 px, batches of 32, as ``batches`` makes
+    slow = fit_throughput(batches(0.1), 320, run, 5, seconds=0.5)  # a batch every 100 ms at best
+    assert slow.images_per_second <= 32 / 0.1 and slow.batches >= 20 and slow.seconds >= 0.5
+    fast = fit_throughput(batches(0), 320, run, 5, seconds=0.5)  # the device's 8.6 ms step sets it
+    device_rate = 1000 * 32 / A100.step_ms(128, 32)
+    assert fast.images_per_second <= 1.05 * device_rate  # without the device time it would run far faster

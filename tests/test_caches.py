@@ -4,7 +4,10 @@ from __future__ import annotations
 import pytest
 import tensorflow as tf
 
-from helpers.caches import counting_cache, find_stale_cache, kill_mid_write, pass_seconds, remove_stale_cache
+from helpers.caches import (cache_peak_mib, counting_cache, find_stale_cache, kill_mid_write, pass_seconds,
+                           remove_stale_cache)
+from helpers.pipelines import split
+from helpers.scan import scan_folder
 
 
 def killed_write(prefix) -> None:
@@ -39,3 +42,12 @@ def test_pass_seconds_times_every_full_pass(tmp_path):
     seconds = pass_seconds(counting_cache(tmp_path / "cache", elements=10), passes=2)
     assert len(seconds) == 2 and all(s > 0 for s in seconds)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.data-00000-of-00001", "cache.index"]
+
+
+def test_an_in_memory_cache_raises_the_peak_by_about_its_size_and_a_file_cache_does_not(quick_dataset, tmp_path):
+    (paths, labels), _ = split(*scan_folder(quick_dataset, progress=False).good_files())
+    cache_mib = len(paths) * 256 * 256 * 3 / 2**20  # uint8 at 256 px: about 90 MiB
+    in_memory = cache_peak_mib(paths, labels, 256, 32)
+    in_file = cache_peak_mib(paths, labels, 256, 32, tmp_path / "cache")
+    assert 0.5 * cache_mib < in_memory - in_file < 2 * cache_mib
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache.data-00000-of-00001", "cache.index"]

@@ -17,7 +17,6 @@ from helpers import pipelines
 from helpers.bench import labelled_files
 from helpers.config import ROOT
 from helpers.measure import EpochTimer, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling, throughput
-from peak_memory import peak_memory, peak_rss_mib
 
 
 def paced(batches, pauses):
@@ -86,13 +85,6 @@ def test_best_of_rounds_interleaves_and_keeps_the_best():
     best = best_of_rounds({"a": once("a"), "b": once("b")}, rounds=2)
     assert calls == ["a", "b", "a", "b"]
     assert {name: result.images_per_second for name, result in best.items()} == {"a": 300.0, "b": 50.0}
-
-
-def test_peak_memory_covers_what_the_block_held():
-    with peak_memory() as memory:
-        held = np.ones(200 * 2**20, np.uint8)  # 200 MiB, every page touched
-    assert memory.peak_mib >= max(memory.before_mib, held.nbytes / 2**20)
-    assert memory.raised_mib >= 0 and peak_rss_mib() >= memory.peak_mib
 
 
 def test_bench_smoke_run_prints_every_figure(quick_dataset):

@@ -62,9 +62,8 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 from pathlib import Path
 import tensorflow as tf
 from helpers import measure, tfrecords
+from helpers.memory import peak_memory
 from helpers.scan import scan_folder
-sys.path.insert(0, "tests")
-from peak_memory import peak_memory
 
 folder, work = Path(sys.argv[1]), Path(sys.argv[2])
 with peak_memory() as memory:

@@ -32,3 +32,16 @@ def test_unfetchable_weights_give_a_clear_error(monkeypatch):
 def test_unknown_model_lists_the_choices():
     with pytest.raises(ValueError, match="small_cnn"):
         build_model("resnet9000", num_classes=3, image_size=64)
+
+
+def test_the_efficientnet_stem_normalises_0_255_images_with_imagenet_statistics():
+    import numpy as np
+
+    from helpers.models import IMAGENET_MEAN, IMAGENET_STD, efficientnet_stem
+
+    stem = efficientnet_stem(32, name="efficientnetb0")
+    mean, std = 255 * np.array(IMAGENET_MEAN), 255 * np.array(IMAGENET_STD)
+    images = np.stack([np.broadcast_to(mean, (32, 32, 3)), np.broadcast_to(mean + std, (32, 32, 3))])
+    normalised = stem.predict(images.astype(np.float32), verbose=0)
+    np.testing.assert_allclose(normalised[0], 0, atol=1e-4)  # the mean becomes 0
+    np.testing.assert_allclose(normalised[1], 1, atol=1e-4)  # one standard deviation above it, 1
