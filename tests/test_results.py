@@ -148,6 +148,8 @@ def test_a_lesson_makes_a_row_only_with_both_of_its_numbers(tmp_path, monkeypatc
     rows = lesson_rows(load_results())
     assert [(row["notebook"], row["measured"]) for row in rows] == [
         ("00_data", "1.04 → 0.004"), ("01_baseline", "300 → 750 (2.5×)")]
+    cached = record("06_cache", images_per_second_cached_fit=2400.0)  # its lesson's other number is 01's
+    assert [row["measured"] for row in cached.lessons] == ["300 → 2,400 (8.0×)"]
 
 
 def test_accuracy_per_epoch_draws_a_line_per_run_over_the_epochs():
