@@ -25,6 +25,7 @@ from IPython.core.inputtransformer2 import TransformerManager
 from helpers import colab
 from helpers import config
 from helpers.config import colab_url, course_ref, repository_url
+from published_course import git, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -134,25 +135,10 @@ def test_the_checks_read_cells_as_python_does() -> None:
 
 # The setup cell's Colab branch, run here.
 
-def _git(*arguments: str, cwd: Path) -> None:
-    subprocess.run(["git", "-c", "user.name=course", "-c", "user.email=course@example.org",
-                    "-c", "init.defaultBranch=main", *arguments], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
     """A repository holding the course's helpers, its branch named after the ref the setup cell clones."""
-    origin = tmp_path_factory.mktemp("published") / "course"
-    shutil.copytree(ROOT / "helpers", origin / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "requirements.txt"):
-        shutil.copy(ROOT / name, origin / name)
-    (origin / "notebooks").mkdir()
-    (origin / "notebooks" / "README.md").write_text("the notebooks\n")
-    _git("init", "-q", cwd=origin)
-    _git("add", ".", cwd=origin)
-    _git("commit", "-q", "-m", "the course", cwd=origin)
-    _git("branch", "-M", course_ref(), cwd=origin)
-    return origin
+    return publish(tmp_path_factory.mktemp("published") / "course")
 
 
 class _Shell:
@@ -206,8 +192,8 @@ def test_setup_cell_stops_with_what_to_do(address, published, tmp_path, monkeypa
     else:
         elsewhere = tmp_path / "elsewhere"
         shutil.copytree(published, elsewhere)
-        _git("rm", "-q", "-r", "helpers", cwd=elsewhere)
-        _git("commit", "-q", "-m", "no helpers", cwd=elsewhere)
+        git("rm", "-q", "-r", "helpers", cwd=elsewhere)
+        git("commit", "-q", "-m", "no helpers", cwd=elsewhere)
         url = elsewhere.as_uri()
     source = colab.setup_cell("00_setup_and_data").replace(repository_url(), url)
     with pytest.raises(SystemExit) as stopped:

@@ -26,7 +26,8 @@ import nbformat
 import pytest
 
 from helpers import colab
-from helpers.config import course_ref, repository_url
+from helpers.config import repository_url
+from published_course import publish
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
@@ -78,17 +79,7 @@ def colab_venv() -> Path:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> str:
     """A repository made from this checkout's files, on a branch named after the course's ref: its address."""
-    origin = tmp_path_factory.mktemp("published") / "course"
-    shutil.copytree(ROOT / "helpers", origin / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "requirements.txt"):
-        shutil.copy(ROOT / name, origin / name)
-    (origin / "notebooks").mkdir()
-    (origin / "notebooks" / "README.md").write_text("the notebooks\n")
-    for arguments in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "the course"],
-                      ["branch", "-M", course_ref()]):
-        subprocess.run(["git", "-c", "user.name=course", "-c", "user.email=course@example.org",
-                        "-c", "init.defaultBranch=main", *arguments], cwd=origin, check=True, capture_output=True)
-    return origin.as_uri()
+    return publish(tmp_path_factory.mktemp("published") / "course").as_uri()
 
 
 def run_as_colab(venv: Path, notebook: str, url: str, folder: Path) -> subprocess.CompletedProcess:
