@@ -1,0 +1,53 @@
+"""The trace callbacks as the notebooks write them out still leave a capture when training ends early.
+
+A small folder of one's own gives an epoch of a batch or two: ``fit`` then stops before the
+callback's last traced step, and a callback that stops the profiler only at that step never
+writes its capture. Each callback is taken from the committed notebook's own cell.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import jax
+import keras
+import nbformat
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers.config import ROOT
+from helpers.profiling import summarize
+
+BATCHES = 6  # the data ends after step 5, inside the traced window
+WINDOW = (4, 8)
+
+
+def taught(notebook: str, name: str) -> type[keras.callbacks.Callback]:
+    """The class ``name`` as defined in the notebook's code cell that starts with ``class <name>``."""
+    cells = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4).cells
+    source = next(cell.source for cell in cells if cell.cell_type == "code"
+                  and cell.source.lstrip().startswith(f"class {name}("))
+    namespace = {"contextlib": contextlib, "jax": jax, "keras": keras, "tf": tf}
+    exec(compile(source, f"{notebook}:{name}", "exec"), namespace)
+    return namespace[name]
+
+
+def short_fit(callback: keras.callbacks.Callback) -> None:
+    """One epoch over ``BATCHES`` batches: it ends before ``WINDOW``'s last step."""
+    rng = np.random.default_rng(0)
+    data = tf.data.Dataset.from_tensor_slices((rng.random((BATCHES * 4, 8, 8, 3), dtype=np.float32),
+                                               rng.integers(0, 2, BATCHES * 4))).batch(4)
+    net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    net.fit(data, epochs=1, callbacks=[callback], shuffle=False, verbose=0)
+
+
+@pytest.mark.parametrize("notebook, name", [("01_image_data_generator", "TraceSteps"),
+                                            ("08_tfrecords_on_tpu", "JaxTrace")])
+def test_a_taught_trace_callback_leaves_a_capture_when_training_ends_early(notebook, name, tmp_path):
+    logdir = tmp_path / name
+    short_fit(taught(notebook, name)(logdir, *WINDOW))
+    captures = list((logdir / "plugins" / "profile").glob("*/*.xplane.pb"))
+    assert captures, f"{notebook}'s {name}: no capture after a fit that ended at step {BATCHES - 1}"
+    if name == "TraceSteps":  # TensorFlow's profiler: the steps that ran are in it
+        assert [step.number for step in summarize(logdir).steps] == list(range(WINDOW[0], BATCHES))
