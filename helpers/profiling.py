@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, TypeVar
@@ -56,11 +56,13 @@ Interval = tuple[float, float]  # start and end, in ms from the first traced ste
 class StepProfiler(keras.callbacks.Callback):
     """Profile training steps ``first..last`` into ``logs_dir/<notebook>/<run>``.
 
-    Notebook 01 teaches it as its ``TraceSteps`` callback: start the profiler a step early,
-    wrap each traced step in ``Trace("train", step_num=step, _r=1)``, stop a step late. This
-    one also stops when training ends before the last traced step. Pass it to
+    Notebook 01 teaches it as its ``TraceSteps`` callback: count steps across epochs, start the
+    profiler a step early, wrap each traced step in ``Trace("train", step_num=step, _r=1)``, stop
+    when training ends, whether after the traced steps or when the data ran out first. This one
+    also stops a step after the last traced one, so it can watch a long ``fit``; pass it to
     ``model.fit(callbacks=[...])`` (``profile_fit`` does), or wrap a custom loop's batches:
-    ``for x, y in profiler.trace(dataset): train_step(x, y)``.
+    ``for x, y in profiler.trace(dataset): train_step(x, y)``. Notebook 08's ``JaxTrace`` is this
+    callback recording with JAX's profiler: it overrides ``start``, ``stop`` and ``step_marker``.
     """
 
     def __init__(self, notebook: str, run: str, steps: tuple[int, int] | None = None) -> None:
@@ -71,14 +73,26 @@ class StepProfiler(keras.callbacks.Callback):
         self._tracing = False
         self._open_step = ExitStack()
 
+    def start(self) -> None:
+        """Start recording into ``logdir``."""
+        tf.profiler.experimental.start(str(self.logdir))
+
+    def stop(self) -> None:
+        """Stop recording and write the capture."""
+        tf.profiler.experimental.stop()
+
+    def step_marker(self, step: int) -> AbstractContextManager:
+        """The event that marks one traced step for the Profile tab: a root step event."""
+        return tf.profiler.experimental.Trace(STEP_TRACE, step_num=step, _r=1)
+
     # Recording starts a step early and stops a step late: the profiler keeps only work that
     # starts while it runs, so input work in flight as the window opens would go missing.
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self._step == max(self.first - 1, 0):
-            tf.profiler.experimental.start(str(self.logdir))
+            self.start()
             self._tracing = True
         if self.first <= self._step <= self.last:
-            self._open_step.enter_context(tf.profiler.experimental.Trace(STEP_TRACE, step_num=self._step, _r=1))
+            self._open_step.enter_context(self.step_marker(self._step))
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._open_step.close()
@@ -89,7 +103,7 @@ class StepProfiler(keras.callbacks.Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         self._open_step.close()
         if self._tracing:  # training may end before the last traced step
-            tf.profiler.experimental.stop()
+            self.stop()
             self._tracing = False
 
     def trace(self, batches: Iterable[Batch]) -> Iterator[Batch]:
@@ -205,12 +219,40 @@ def profile_fit(model: keras.Model, data: object, notebook: str, run: str,
 
     The capture notebook 01 teaches, in one call: the trace goes to ``logs/<notebook>/<run>/``.
     ``callbacks`` run before the profiler's, inside each traced step; ``fit_options`` go to
-    ``model.fit``. The pipeline does its own shuffling, so ``fit`` is told not to.
+    ``model.fit``. The pipeline does its own shuffling, so ``fit`` is told not to. Data with fewer
+    batches than that repeats (``repeat_for``), and says so.
     """
     profiler = StepProfiler(notebook, run)
-    model.fit(data, epochs=1, steps_per_epoch=profiler.last + 2, shuffle=False, callbacks=[*callbacks, profiler],
-              verbose=0, **fit_options)
+    data, epochs, steps_per_epoch = repeat_for(data, profiler.last + 2)
+    model.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
+              callbacks=[*callbacks, profiler], verbose=0, **fit_options)
     return summarize(profiler.logdir)
+
+
+def repeat_for(data: object, steps: int) -> tuple[object, int, int]:
+    """``data``, epochs and steps per epoch for a ``fit`` of at least ``steps`` steps, however small the data.
+
+    A ``tf.data.Dataset`` that may end sooner is repeated; a Keras ``PyDataset`` (such as
+    ``flow_from_directory``'s iterator, which cannot be repeated) runs for as many epochs as it
+    takes. Either way a line says so. Notebook 01 writes out the ``PyDataset`` case.
+    """
+    if isinstance(data, tf.data.Dataset):
+        batches = int(data.cardinality())
+        if batches == tf.data.INFINITE_CARDINALITY:
+            return data, 1, steps
+        if batches < steps:  # finite, or unknown (after a filter): repeating costs nothing
+            print(f"the data holds {_batches(batches)}: repeated to run {steps} steps")
+            data = data.repeat()
+        return data, 1, steps
+    batches = len(data)
+    epochs = -(-steps // batches)
+    if epochs > 1:
+        print(f"the data holds {_batches(batches)}: {epochs} epochs to run {steps} steps")
+    return data, epochs, min(steps, batches)
+
+
+def _batches(count: int) -> str:
+    return "an unknown number of batches" if count < 0 else f"{count} batch{'es' * (count != 1)} an epoch"
 
 
 def summarize(logdir: Path | str) -> StepSummary:

@@ -23,6 +23,11 @@ from helpers.datasets import IMAGE_EXTENSIONS, class_names
 
 # Pillow's name for a format, and the extensions that honestly carry it.
 _EXTENSIONS_OF = {"JPEG": {".jpg", ".jpeg"}, "PNG": {".png"}, "GIF": {".gif"}, "BMP": {".bmp"}}
+# What every notebook needs to train and validate. A fifth of each class validates in notebook 01
+# (ImageDataGenerator's validation_split): five images give it one. Notebook 05 pairs images of two
+# different classes; notebook 08 fills one validation batch on eight devices from a fifth of the
+# folder, which takes forty images.
+MIN_IMAGES_PER_CLASS, MIN_CLASSES, MIN_IMAGES = 5, 2, 40
 _MODE_NOTES = {"CMYK": "CMYK", "L": "grayscale", "LA": "grayscale", "RGBA": "alpha channel",
                "P": "palette", "I;16": "16-bit"}
 
@@ -65,6 +70,26 @@ class ScanReport:
         index = {name: i for i, name in enumerate(self.classes)}
         return [str(f.path) for f in self.good], [index[f.label] for f in self.good]
 
+    def require_trainable(self) -> None:
+        """Raise ``UnusableFolder``, naming the class or the folder and what to change, unless every
+        notebook can train and validate on the good images (``MIN_IMAGES_PER_CLASS``, ``MIN_CLASSES``,
+        ``MIN_IMAGES``). An empty class folder is harmless: no image carries its label.
+        """
+        counts = {name: count for name, count in self.per_class().items() if count}
+        for name, count in counts.items():
+            if count < MIN_IMAGES_PER_CLASS:
+                bad = sum(f.label == name for f in self.bad)
+                raise UnusableFolder(
+                    f"{shown(self.root / name)} holds {count} good image{'s' * (count > 1)}"
+                    + (f" ({bad} more will not decode)" if bad else "") + f": every class needs at least "
+                    f"{MIN_IMAGES_PER_CLASS}, so that the fifth of it kept for validation holds one. Add "
+                    "images to it, or move it out of the folder.")
+        if len(counts) < MIN_CLASSES or len(self.good) < MIN_IMAGES:
+            raise UnusableFolder(
+                f"{shown(self.root)} holds {len(self.good)} good images in {len(counts)} classes: the course "
+                f"needs at least {MIN_IMAGES} in {MIN_CLASSES} classes (notebook 05 pairs two classes, and "
+                "notebook 08 validates a batch on eight devices from a fifth of them). Add images or classes.")
+
     def usable_root(self) -> Path:
         """A folder a stock loader can read without meeting a file that will not decode.
 
@@ -101,8 +126,15 @@ class ScanReport:
         return "\n".join(lines)
 
 
+class UnusableFolder(ValueError):
+    """A folder the course cannot train on: the message names the class and what to change."""
+
+
 def scan_folder(root: Path | str, progress: bool = True) -> ScanReport:
-    """Inspect every file under each class folder of ``root``; nothing is changed."""
+    """Inspect every file under each class folder of ``root``; nothing is changed.
+
+    ``ScanReport.require_trainable`` then says whether the course can train on what it found.
+    """
     root = Path(root)
     classes = class_names(root)
     report = ScanReport(root, classes)

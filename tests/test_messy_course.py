@@ -1,4 +1,4 @@
-"""The whole course survives a messy image folder and loses no good image; memory stays bounded on huge ones."""
+"""The whole course survives a small, unbalanced, messy folder and loses no good image; memory stays bounded on huge ones."""
 from __future__ import annotations
 
 import subprocess
@@ -15,7 +15,7 @@ from messy_dataset import make_messy_dataset, write_huge_images
 
 @pytest.fixture(scope="module")
 def messy(quick_dataset, tmp_path_factory):
-    """The quick dataset plus every kind of trouble, and which files are good."""
+    """Three small classes of the quick dataset plus every kind of trouble, and which files are good."""
     root = tmp_path_factory.mktemp("messy") / "my photos"
     return root, make_messy_dataset(quick_dataset, root)
 

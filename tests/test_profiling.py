@@ -17,7 +17,7 @@ from xprof.convert import raw_to_tool_data
 from helpers.config import settings
 from helpers.plots import timeline
 from helpers.processes import free_port
-from helpers.profiling import StepProfiler, profile_fit, summarize
+from helpers.profiling import StepProfiler, profile_fit, repeat_for, summarize
 from servers import OPENER, serve
 
 NOTEBOOK = "test_profiling"
@@ -161,3 +161,28 @@ def test_profile_fit_traces_the_scales_steps_in_one_call() -> None:
     first, last = settings().scale.profile_steps
     assert [step.number for step in summary.steps] == list(range(first, last + 1))
     assert summary.bound == "input-bound" and summary.run == f"{NOTEBOOK}/one_call"
+
+
+class TwoBatches(keras.utils.PyDataset):
+    """A ``PyDataset`` of two batches, as ``flow_from_directory`` gives for a small folder."""
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.full((4, 32, 32, 3), index, dtype=np.float32), np.arange(4) % 5
+
+
+@pytest.mark.parametrize("short", [lambda: one_batch(32).take(2), TwoBatches], ids=["tf.data", "PyDataset"])
+def test_profile_fit_repeats_data_shorter_than_its_window_and_says_so(short, capsys) -> None:
+    summary = profile_fit(model(32), short(), NOTEBOOK, "short")
+    first, last = settings().scale.profile_steps
+    assert [step.number for step in summary.steps] == list(range(first, last + 1))
+    assert "the data holds 2 batches an epoch: " in capsys.readouterr().out
+
+
+def test_data_long_enough_runs_as_it_is(capsys) -> None:
+    endless = one_batch(32)
+    assert repeat_for(endless, 10) == (endless, 1, 10)
+    assert repeat_for(TwoBatches(), 2)[1:] == (1, 2)
+    assert capsys.readouterr().out == ""

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 
 import pytest
 
-from helpers.scan import scan_folder
+from helpers.scan import UnusableFolder, scan_folder
 from helpers.messy import make_messy_folder
 
 
@@ -77,6 +78,42 @@ def test_the_messy_folder_is_rebuilt_from_a_view_of_itself(messy, tmp_path):
     rebuilt = make_messy_folder(copy, copy)
     assert rebuilt["bad"] == kinds["bad"] and rebuilt["ignored"] == kinds["ignored"]
     assert {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()} == set().union(*rebuilt.values())
+
+
+def _folder(root, source, counts, broken=0):
+    """Class folders holding ``counts`` JPEGs of ``source`` each; the last class also gets ``broken`` empty files."""
+    photos = iter(sorted(source.rglob("*.jpg")))
+    for index, count in enumerate(counts):
+        folder = root / f"class_{index}"
+        folder.mkdir(parents=True)
+        for _ in range(count):
+            shutil.copyfile(next(photos), folder / f"{len(list(folder.iterdir()))}.jpg")
+    for number in range(broken):
+        (root / f"class_{len(counts) - 1}" / f"broken_{number}.jpg").write_bytes(b"")
+    return root
+
+
+def test_the_smallest_folder_every_notebook_can_use_is_accepted(quick_dataset, tmp_path):
+    report = scan_folder(_folder(tmp_path / "smallest", quick_dataset, (35, 5)), progress=False)
+    report.require_trainable()
+    assert report.per_class() == {"class_0": 35, "class_1": 5}
+
+
+def test_a_class_too_small_to_split_is_refused_by_name_with_what_to_change(quick_dataset, tmp_path):
+    report = scan_folder(_folder(tmp_path / "mine", quick_dataset, (40, 4), broken=2), progress=False)
+    with pytest.raises(UnusableFolder) as refused:
+        report.require_trainable()
+    message = str(refused.value)
+    assert "mine/class_1 holds 4 good images (2 more will not decode)" in message
+    assert "at least 5, so that the fifth of it kept for validation holds one. Add images to it" in message
+
+
+@pytest.mark.parametrize("counts", [(39, 0), (20, 19)], ids=["one class", "39 images"])
+def test_a_folder_too_small_for_every_notebook_is_refused_with_what_to_change(counts, quick_dataset, tmp_path):
+    report = scan_folder(_folder(tmp_path / "mine", quick_dataset, counts), progress=False)
+    with pytest.raises(UnusableFolder, match=r"mine holds 39 good images in \d classes: the course needs at "
+                                             r"least 40 in 2 classes .* Add images or classes\."):
+        report.require_trainable()
 
 
 def test_one_epoch_counts_images_and_stops_at_the_first_error():

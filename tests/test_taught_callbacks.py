@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.config import ROOT
-from helpers.profiling import summarize
+from helpers import profiling
+from helpers.config import ROOT, settings
 
 BATCHES = 6  # the data ends after step 5, inside the traced window
 WINDOW = (4, 8)
@@ -27,7 +27,7 @@ def taught(notebook: str, name: str) -> type[keras.callbacks.Callback]:
     cells = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4).cells
     source = next(cell.source for cell in cells if cell.cell_type == "code"
                   and cell.source.lstrip().startswith(f"class {name}("))
-    namespace = {"contextlib": contextlib, "jax": jax, "keras": keras, "tf": tf}
+    namespace = {"contextlib": contextlib, "jax": jax, "keras": keras, "profiling": profiling, "tf": tf}
     exec(compile(source, f"{notebook}:{name}", "exec"), namespace)
     return namespace[name]
 
@@ -44,10 +44,17 @@ def short_fit(callback: keras.callbacks.Callback) -> None:
 
 @pytest.mark.parametrize("notebook, name", [("01_image_data_generator", "TraceSteps"),
                                             ("08_tfrecords_on_tpu", "JaxTrace")])
-def test_a_taught_trace_callback_leaves_a_capture_when_training_ends_early(notebook, name, tmp_path):
-    logdir = tmp_path / name
-    short_fit(taught(notebook, name)(logdir, *WINDOW))
+def test_a_taught_trace_callback_leaves_a_capture_when_training_ends_early(notebook, name):
+    """Each callback built as its notebook builds it: 01's from a folder, 08's as a ``StepProfiler``."""
+    callback = taught(notebook, name)
+    if name == "TraceSteps":
+        logdir = settings().logs_dir / "taught" / name
+        short_fit(callback(logdir, *WINDOW))
+    else:
+        trace = callback("taught", name, steps=WINDOW)
+        short_fit(trace)
+        logdir = trace.logdir
     captures = list((logdir / "plugins" / "profile").glob("*/*.xplane.pb"))
     assert captures, f"{notebook}'s {name}: no capture after a fit that ended at step {BATCHES - 1}"
     if name == "TraceSteps":  # TensorFlow's profiler: the steps that ran are in it
-        assert [step.number for step in summarize(logdir).steps] == list(range(WINDOW[0], BATCHES))
+        assert [step.number for step in profiling.summarize(logdir).steps] == list(range(WINDOW[0], BATCHES))
