@@ -38,7 +38,8 @@ COLAB_TPU_RUNTIME = Path(__file__).with_name("colab_tpu_runtime.txt")
 RUNTIMES = {"colab": COLAB_RUNTIME, "colab-tpu": COLAB_TPU_RUNTIME}
 PLUGIN = colab.RUNTIME_LACKS["tensorboard_plugin_profile"]
 # The protobuf version a generated ``_pb2.py`` file asks of the runtime, where it checks.
-GENCODE_CHECK = re.compile(r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,\s*(\d+),\s*(\d+),\s*(\d+)")
+GENCODE_CHECK = re.compile(r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,"
+                           r"\s*(\d+),\s*(\d+),\s*(\d+)")
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'>]+")
 COLAB_GUARD = re.compile(r"""if ["']google\.colab["'] in sys\.modules"""
                          r""" or ["']KAGGLE_KERNEL_RUN_TYPE["'] in os\.environ:\s*(#.*)?""")

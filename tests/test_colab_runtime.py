@@ -30,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from playwright.sync_api import expect
 
 from helpers import colab
 from helpers.config import repository_url
@@ -37,6 +38,7 @@ from helpers.processes import free_port
 from helpers.profiling import STEP_TRACE
 from published_course import publish
 from servers import OPENER, serve
+from test_browser import browser, open_trace_viewer  # noqa: F401 (a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
@@ -151,7 +153,8 @@ def test_setup_cell_on_colabs_runtime_stops_at_a_wrong_address(colab_venv, tmp_p
 def plugin_installed(colab_venv) -> tuple[dict[str, str], dict[str, str]]:
     """The venv's packages before and after the setup cell's install of the profile plugin."""
     python = str(colab_venv / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "uninstall", "--quiet", "--yes", PLUGIN, "xprof"], capture_output=True, check=True)
+    subprocess.run([python, "-m", "pip", "uninstall", "--quiet", "--yes", PLUGIN, "xprof"],
+                   capture_output=True, check=True)
     before = freeze(colab_venv)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess.run([python, "-c", "from helpers import colab; colab.set_up()"], env=env, check=True, timeout=600)
@@ -181,7 +184,7 @@ net.fit(tf.data.Dataset.from_tensors(batch).repeat(), epochs=1, steps_per_epoch=
 @pytest.fixture(scope="module")
 def colab_tensorboard(colab_venv, plugin_installed, tmp_path_factory) -> Iterator[tuple[str, Path, Path]]:
     """Colab's TensorBoard, with the plugin as the setup cell installs it, over a capture made by Colab's
-    TensorFlow: its URL, the capture's folder and TensorBoard's log."""
+    TensorFlow: its URL, the run's folder and TensorBoard's log."""
     logs = tmp_path_factory.mktemp("colab-logs")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COURSE_LOGS_DIR": str(logs), "TF_CPP_MIN_LOG_LEVEL": "3"}
     python = str(colab_venv / "bin" / "python")
@@ -191,7 +194,7 @@ def colab_tensorboard(colab_venv, plugin_installed, tmp_path_factory) -> Iterato
     command = [python, "-m", "tensorboard.main", "--logdir", str(logs / "colab"), "--host", "127.0.0.1",
                "--port", str(port)]
     with serve(command, f"http://127.0.0.1:{port}/data/plugins_listing", log):
-        yield f"http://127.0.0.1:{port}", next((logs / "colab" / "steps").glob("plugins/profile/*")), log
+        yield f"http://127.0.0.1:{port}", logs / "colab" / "steps", log
 
 
 def read_json(url: str) -> object:
@@ -204,14 +207,21 @@ def read_json(url: str) -> object:
 
 
 def test_colabs_tensorboard_serves_the_trace(colab_tensorboard) -> None:
-    url, capture, log = colab_tensorboard
+    url, run, log = colab_tensorboard
+    capture = next(run.glob("plugins/profile/*"))
     said = log.read_text(errors="replace")
     plugin = read_json(f"{url}/data/plugins_listing").get("profile", {})
     assert plugin.get("enabled") is True and "Failed to load plugin" not in said, f"no Profile tab:\n{said[-2000:]}"
-    run = f"steps/{capture.name}"
-    assert run in read_json(f"{url}/data/plugin/profile/runs")
+    assert read_json(f"{url}/data/plugin/profile/runs") == [f"{run.name}/{capture.name}"]
     host = next(capture.glob("*.xplane.pb")).name.removesuffix(".xplane.pb")
-    query = urllib.parse.urlencode({"run": run, "tag": "trace_viewer", "host": host})
+    query = urllib.parse.urlencode({"run": f"{run.name}/{capture.name}", "tag": "trace_viewer", "host": host})
     events = read_json(f"{url}/data/plugin/profile/data?{query}")["traceEvents"]
     steps = sorted(event["name"] for event in events if event.get("name", "").startswith(f"{STEP_TRACE} "))
     assert steps == [f"{STEP_TRACE} {step}" for step in (2, 3, 4)]  # the step markers, one per traced step
+
+
+def test_profile_tab_on_colabs_runtime_finds_the_steps(browser, colab_tensorboard) -> None:
+    url, run, _ = colab_tensorboard
+    trace = open_trace_viewer(browser.new_page(), url, run.name)
+    trace.get_by_placeholder("Find Events...").fill(STEP_TRACE)
+    expect(trace.locator("#hitCount")).to_have_text(re.compile(r"\bof 3$"))  # steps 2 to 4
