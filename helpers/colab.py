@@ -10,14 +10,17 @@ and clones nothing). Standard library only: it runs before anything is installed
 ref (``python -m helpers.course outputs`` refreshes them); tests/test_colab.py checks they agree.
 
 Colab ships TensorFlow, Keras, TensorBoard and the rest of what the course imports; installing
-them again would swap its runtime's versions underneath it. The profiler plugin is missing, and on
-TPU runtimes (which ship JAX) TensorFlow, needed for tf.data: each is pinned here to a version that
-installs beside the runtime's own packages (tests/test_colab.py checks that with a resolver dry-run
-against Colab's published lists). The plugin is older than requirements.txt's: that
-one needs absl-py >= 2.1 and urllib3 >= 2.7, newer than Colab ships. Every xprof wheel for Python 3.13
-is generated for protobuf >= 6.31, which Colab's grpcio-status holds below 6, so on Colab's runtime of
-the list's date TensorBoard skips the plugin: the Profile tab appears once Colab moves protobuf, while
-the notebooks' trace summaries and timelines read the capture with TensorFlow's own protobuf and work.
+them again would swap its runtime's versions underneath it. What it lacks is installed where missing:
+- The profiler plugin, requirements.txt's version, with ``--no-deps``: its metadata asks for newer
+  absl-py and urllib3 than Colab ships, yet the Profile tab imports neither (absl serves xprof's
+  command-line tools, urllib3 ``gs://`` folders). What it does import (etils, fsspec, six, werkzeug,
+  protobuf) Colab ships; its wheels are py3-none and reach their converter through a C library, so
+  their generated protobuf code checks no runtime version and loads with Colab's protobuf 5.
+  tests/test_colab_runtime.py installs it so on Colab's versions and serves a capture in TensorBoard.
+- On TPU runtimes (which ship JAX, not TensorFlow): TensorFlow, for tf.data, pinned to a version that
+  installs beside their packages (a resolver dry-run in tests/test_colab.py checks that against
+  Colab's published list). It brings TensorBoard, which those runtimes lack, so the plugin loads
+  there too.
 """
 from __future__ import annotations
 
@@ -31,21 +34,22 @@ from pathlib import Path
 from helpers.config import colab_url, course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
-# By the module the course imports: what a runtime without it gets, the newest that installs beside its packages.
+# By the module the course imports: the pip arguments that install it where a runtime lacks it.
 RUNTIME_LACKS = {
-    "tensorboard_plugin_profile": "tensorboard-plugin-profile==2.22.1",
-    "tensorflow": "tensorflow-cpu==2.20.0",  # on TPU runtimes, beside their jax, libtpu and protobuf
+    "tensorflow": ("tensorflow-cpu==2.20.0",),  # on TPU runtimes, beside their jax, libtpu and protobuf
+    # Without its dependencies, which would upgrade Colab's absl-py and urllib3 (see above).
+    "tensorboard_plugin_profile": ("--no-deps", "tensorboard-plugin-profile==2.24.2", "xprof==2.24.2"),
 }
 PIP = (sys.executable, "-m", "pip")
 
 
 def pinned(name: str) -> str:
     """``name==version``: the requirement a runtime lacking the package ``name`` gets."""
-    return next(wanted for wanted in RUNTIME_LACKS.values() if wanted.split("==")[0] == name)
+    return next(word for words in RUNTIME_LACKS.values() for word in words if word.split("==")[0] == name)
 
 
-def missing() -> list[str]:
-    """The pinned requirement of each module the runtime lacks; an installed one is left as it is."""
+def missing() -> list[tuple[str, ...]]:
+    """The pip arguments of each module the runtime lacks; an installed one is left as it is."""
     return [wanted for module, wanted in RUNTIME_LACKS.items() if importlib.util.find_spec(module) is None]
 
 
@@ -54,14 +58,14 @@ def hosted() -> bool:
     return "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ
 
 
-def set_up() -> list[str]:
+def set_up() -> list[tuple[str, ...]]:
     """Install what the runtime lacks and make ``helpers`` importable; stop with one message on failure."""
     wanted = missing()
-    if wanted:
-        done = subprocess.run([*PIP, "install", "--quiet", *wanted], capture_output=True, text=True)
+    for arguments in wanted:
+        done = subprocess.run([*PIP, "install", "--quiet", *arguments], capture_output=True, text=True)
         if done.returncode:
             said = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
-            raise SystemExit(f"Could not install {' '.join(wanted)} (pip: {said}). Check that the notebook "
+            raise SystemExit(f"Could not install {' '.join(arguments)} (pip: {said}). Check that the notebook "
                              "can reach the internet (on Kaggle: Settings, Internet on), then run this cell again.")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))

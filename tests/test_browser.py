@@ -21,7 +21,7 @@ import nbformat
 import numpy as np
 import pytest
 import tensorflow as tf
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, FrameLocator, Page, expect, sync_playwright
 
 from helpers.processes import free_port
 from helpers.profiling import STEP_TRACE, StepProfiler
@@ -137,21 +137,26 @@ def test_profile_tab_shows_the_capture(browser: BrowserContext, capture: Path, t
                "--host", "127.0.0.1", "--port", str(port)]
     with serve(command, f"http://127.0.0.1:{port}/data/plugin/profile/runs", tmp_path / "tensorboard.log"):
         page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{port}/#profile")
-        xprof = page.frame_locator("iframe")  # the profile plugin's own page
-        run = xprof.locator("mat-select", has_text=f"{capture.name}/")
-        expect(run).to_be_visible()  # the run, listed and chosen
-        expect(xprof.get_by_text("Performance Summary")).to_be_visible()  # its overview page
-        xprof.locator("mat-select", has_text="Overview Page").click()  # the tools, as a learner picks them
-        xprof.get_by_role("option", name="Trace Viewer").click()
-        trace = xprof.frame_locator("iframe")  # the trace viewer, a page inside the plugin's
-        expect(trace.locator(".process-track-name", has_text="/host:CPU")).to_be_visible()
+        trace = open_trace_viewer(page, f"http://127.0.0.1:{port}", capture.name)
         shot = picture_path(tmp_path) if capture.name == RUN else tmp_path / "profile_trace.png"
         shot.write_bytes(still_screenshot(page))  # before the search below greys it out
         # Each traced step is a "train <n>" event: the step markers the Profile tab measures steps by.
         # In JAX's capture, each also ran on the eighth device: the batch was split eight ways.
         trace.get_by_placeholder("Find Events...").fill(STEP_TRACE if capture.name == RUN else EIGHTH_DEVICE_STEP)
         expect(trace.locator("#hitCount")).to_have_text(re.compile(rf"\bof {STEPS[1] - STEPS[0] + 1}$"))
+
+
+def open_trace_viewer(page: Page, url: str, run: str) -> FrameLocator:
+    """The Profile tab of the TensorBoard at ``url``, its run ``run`` picked as a learner would: the trace viewer."""
+    page.goto(f"{url}/#profile")
+    xprof = page.frame_locator("iframe")  # the profile plugin's own page
+    expect(xprof.locator("mat-select", has_text=f"{run}/")).to_be_visible()  # the run, listed and chosen
+    expect(xprof.get_by_text("Performance Summary")).to_be_visible()  # its overview page
+    xprof.locator("mat-select", has_text="Overview Page").click()  # the tools, as a learner picks them
+    xprof.get_by_role("option", name="Trace Viewer").click()
+    trace = xprof.frame_locator("iframe")  # the trace viewer, a page inside the plugin's
+    expect(trace.locator(".process-track-name", has_text="/host:CPU")).to_be_visible()
+    return trace
 
 
 def still_screenshot(page: Page, tries: int = 20) -> bytes:

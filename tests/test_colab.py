@@ -4,8 +4,11 @@ The course's address lives in one place, pyproject.toml's ``[project.urls] Repos
 ref its badges open and its setup cells clone in one more, ``[tool.course] ref``: the README, every
 badge and every setup cell must use them, and a notebook opened from a ref clones that ref. The
 setup cell's Colab branch runs here against a stand-in ``google.colab`` module and a local
-repository, and must stop with one message when the address is wrong. The profiler plugin's pin must install beside Colab's published runtime
-(tests/colab_runtime.txt) without changing any of its versions: a resolver dry-run checks that.
+repository, and must stop with one message when the address is wrong. What the setup cell installs must
+leave Colab's published runtimes (tests/colab_runtime.txt, tests/colab_tpu_runtime.txt) as they are:
+the profiler plugin, installed without its dependencies, is none of their packages and its generated
+protobuf code asks for no newer protobuf than theirs; TensorFlow on the TPU runtime passes a resolver
+dry-run constrained to that runtime's versions.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import types
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -31,9 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
 COLAB_TPU_RUNTIME = Path(__file__).with_name("colab_tpu_runtime.txt")
-# Each runtime's list, and what the setup cell installs there: what it lacks of the course's imports.
-RUNTIMES = {"colab": (COLAB_RUNTIME, ["tensorboard-plugin-profile"]),
-            "colab-tpu": (COLAB_TPU_RUNTIME, ["tensorboard-plugin-profile", "tensorflow-cpu"])}
+RUNTIMES = {"colab": COLAB_RUNTIME, "colab-tpu": COLAB_TPU_RUNTIME}
+PLUGIN = colab.RUNTIME_LACKS["tensorboard_plugin_profile"]
+# The protobuf version a generated ``_pb2.py`` file asks of the runtime, where it checks.
+GENCODE_CHECK = re.compile(r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,"
+                           r"\s*(\d+),\s*(\d+),\s*(\d+)")
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'>]+")
 COLAB_GUARD = re.compile(r"""if ["']google\.colab["'] in sys\.modules"""
                          r""" or ["']KAGGLE_KERNEL_RUN_TYPE["'] in os\.environ:\s*(#.*)?""")
@@ -122,7 +128,7 @@ def test_setup_cell_acts_only_on_colab_or_kaggle(path: Path) -> None:
     source = setup_cell(path)
     assert unguarded_lines(source) == [], f"{path.name}: shell or magic lines run outside Colab"
     assert COLAB_SHIPS.isdisjoint(pip_installs(source)), f"{path.name}: reinstalls what Colab ships"
-    installs = {wanted.split("==")[0] for wanted in colab.RUNTIME_LACKS.values()}  # each only where missing
+    installs = {word.split("==")[0] for words in colab.RUNTIME_LACKS.values() for word in words}  # where missing
     assert COLAB_SHIPS.isdisjoint(installs), "helpers.colab installs what Colab ships"
 
 
@@ -202,19 +208,22 @@ def test_setup_cell_stops_with_what_to_do(address, published, tmp_path, monkeypa
 
 
 def test_set_up_stops_with_what_failed(monkeypatch) -> None:
-    monkeypatch.setattr(colab, "missing", lambda: ["tensorboard-plugin-profile==2.22.1"])
+    monkeypatch.setattr(colab, "missing", lambda: [("--no-deps", "tensorboard-plugin-profile==2.24.2")])
     monkeypatch.setattr(colab, "PIP", (sys.executable, "-c", "import sys; sys.exit('ERROR: no network')"))
     with pytest.raises(SystemExit) as stopped:
         colab.set_up()
     message = str(stopped.value)
-    assert message.startswith("Could not install tensorboard-plugin-profile==2.22.1 (pip: ERROR: no network)")
+    assert message.startswith("Could not install --no-deps tensorboard-plugin-profile==2.24.2 (pip: ERROR: no network)")
     assert "Internet on" in message
 
 
 def test_the_plugin_and_tensorflow_are_installed_where_missing_and_pinned() -> None:
-    assert list(colab.RUNTIME_LACKS) == ["tensorboard_plugin_profile", "tensorflow"]
-    assert re.fullmatch(r"tensorboard-plugin-profile==\d+(\.\d+)+", colab.pinned("tensorboard-plugin-profile"))
+    assert list(colab.RUNTIME_LACKS) == ["tensorflow", "tensorboard_plugin_profile"]  # TensorBoard comes first
     assert re.fullmatch(r"tensorflow-cpu==\d+(\.\d+)+", colab.pinned("tensorflow-cpu"))
+    # The plugin is requirements.txt's, with its xprof, and without dependencies that would move Colab's.
+    required = re.search(r"^tensorboard-plugin-profile==\S+", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    version = colab.pinned("tensorboard-plugin-profile").split("==")[1]
+    assert PLUGIN == ("--no-deps", required.group(0), f"xprof=={version}")
 
 
 # What the setup cell installs, against Colab's published runtimes.
@@ -242,28 +251,66 @@ def test_the_runtime_lists_name_their_source_and_date() -> None:
     assert python == "3.13" and "tensorflow" not in pins and "jax" in pins and "libtpu" in pins
 
 
+@pytest.fixture(scope="module")
+def plugin_wheels() -> list[Path]:
+    """The plugin's pinned wheels for Colab's Python, downloaded once into a cache folder outside the repository."""
+    pins = PLUGIN[1:]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fast-image-pipelines"
+    folder = cache / ("wheels-" + "-".join(pin.replace("==", "-") for pin in pins))
+    if not (folder / "complete").is_file():
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                               "--python-version", runtime_list()[0], "--dest", str(folder), *pins],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            _missing(f"the package index is out of reach: {done.stderr.strip().splitlines()[-1:]}")
+        (folder / "complete").write_text(" ".join(pins) + "\n")
+    return sorted(folder.glob("*.whl"))
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def gencode_versions(wheel: Path) -> set[tuple[int, int, int]]:
+    """The protobuf versions that a wheel's generated ``_pb2.py`` files check the runtime against."""
+    with zipfile.ZipFile(wheel) as archive:
+        return {tuple(map(int, found.groups())) for name in archive.namelist() if name.endswith("_pb2.py")
+                for found in GENCODE_CHECK.finditer(archive.read(name).decode())}
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_what_the_setup_cell_installs_fits_beside_the_runtime(runtime: str, tmp_path: Path) -> None:
-    """A resolver dry-run for the runtime's Python, constrained to its versions: nothing of the runtime's changes."""
-    path, names = RUNTIMES[runtime]
-    python, pins = runtime_list(path)
-    wanted = [colab.pinned(name) for name in names]
-    reachable = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "tensorboard-plugin-profile"],
+def test_the_plugin_leaves_the_runtimes_packages_and_loads_with_their_protobuf(runtime, plugin_wheels) -> None:
+    """Installed without dependencies, the plugin adds its two packages and nothing else; protobuf refuses
+    generated code that checks for a newer protobuf than the runtime's."""
+    _, pins = runtime_list(RUNTIMES[runtime])
+    assert [_canonical(wheel.name.split("-")[0]) for wheel in plugin_wheels] == ["tensorboard-plugin-profile", "xprof"]
+    assert {"tensorboard-plugin-profile", "xprof"}.isdisjoint(pins), f"{runtime} ships the plugin: install none"
+    runtime_protobuf = tuple(int(part) for part in pins["protobuf"].split(".")[:3])
+    refused = {f"{wheel.name}: {'.'.join(map(str, version))}" for wheel in plugin_wheels
+               for version in gencode_versions(wheel) if version > runtime_protobuf}
+    assert refused == set(), f"{runtime}'s protobuf {pins['protobuf']} refuses the plugin's generated code"
+
+
+def test_tensorflow_fits_beside_the_tpu_runtime(tmp_path: Path) -> None:
+    """A resolver dry-run for the TPU runtime's Python, constrained to its versions: nothing of its own
+    changes, and TensorFlow brings the TensorBoard that the plugin needs there."""
+    python, pins = runtime_list(COLAB_TPU_RUNTIME)
+    wanted = colab.pinned("tensorflow-cpu")
+    reachable = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "tensorflow-cpu"],
                                capture_output=True, text=True, timeout=120)
     if reachable.returncode:
-        reason = f"the package index is out of reach: {reachable.stderr.strip().splitlines()[-1:]}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        _missing(f"the package index is out of reach: {reachable.stderr.strip().splitlines()[-1:]}")
     report = tmp_path / "report.json"
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                           "--report", str(report), "--target", str(tmp_path / "target"),
-                           "--python-version", python, "--only-binary=:all:", "-c", str(path), *wanted],
+                           "--report", str(report), "--target", str(tmp_path / "target"), "--python-version", python,
+                           "--only-binary=:all:", "-c", str(COLAB_TPU_RUNTIME), wanted],
                           capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{wanted} does not install beside {runtime}'s runtime:\n{done.stderr[-2000:]}"
+    assert done.returncode == 0, f"{wanted} does not install beside the TPU runtime:\n{done.stderr[-2000:]}"
     installed = {_canonical(item["metadata"]["name"]): item["metadata"]["version"]
                  for item in json.loads(report.read_text())["install"]}
     changed = {name: (pins[name], version) for name, version in installed.items()
                if name in pins and pins[name] != version}
-    assert changed == {}, f"{wanted} would change {runtime}'s own packages: {changed}"
-    assert [f"{name}=={installed[name]}" for name in names] == wanted
+    assert changed == {}, f"{wanted} would change the TPU runtime's own packages: {changed}"
+    assert f"tensorflow-cpu=={installed['tensorflow-cpu']}" == wanted and "tensorboard" in installed
