@@ -31,3 +31,19 @@ def quick_dataset(course_dirs):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COURSE_DATA_DIR", str(course_dirs["data"]))
         return generate_embedded("quick", progress=False)
+
+
+@pytest.fixture(scope="session")
+def colab_venv():
+    """The venv of Colab's runtime versions (tests/colab_venv.py), built once and cached."""
+    from colab_venv import colab_venv as build
+
+    return build()
+
+
+@pytest.fixture(scope="session")
+def published_url(tmp_path_factory) -> str:
+    """The address of a repository made from this checkout, as the setup cells clone it in the Colab runs."""
+    from published_course import publish
+
+    return publish(tmp_path_factory.mktemp("published") / "course").as_uri()
