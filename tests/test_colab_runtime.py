@@ -33,7 +33,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpers import colab
-from helpers.config import repository_url
+from helpers.publishing import repository_url
 from helpers.processes import free_port
 from helpers.profiling import STEP_TRACE
 from published_course import publish
