@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,31 +21,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from helpers import children
 from helpers.config import shown
-
-# A writer killed mid-pass: a child Python fills a quarter of a file cache, then SIGKILLs itself.
-_KILLED_WRITE = """
-import os, signal, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-sys.path.insert(0, sys.argv[2])
-from helpers.caches import counting_cache
-iterator = iter(counting_cache(sys.argv[1], int(sys.argv[3])))
-for _ in range(int(sys.argv[3]) // 4):
-    next(iterator)
-os.kill(os.getpid(), signal.SIGKILL)  # mid-pass, as a killed job dies: nothing cleans up
-"""
-
-# Passes over notebook 06's uint8 cache in a child Python, which then prints its peak resident MiB.
-_CACHE_PASSES = """
-import json, os, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-sys.path.insert(0, sys.argv[1])
-from helpers import caches, memory, pipelines
-arguments = json.load(sys.stdin)
-caches.pass_seconds(pipelines.uint8_cached(**arguments), passes=int(sys.argv[2]))
-print(memory.peak_rss_mib())
-"""
-
 
 @dataclass(frozen=True)
 class StaleCache:
@@ -105,9 +81,8 @@ def counting_cache(prefix: Path | str, elements: int = 1000) -> tf.data.Dataset:
 def kill_mid_write(prefix: Path | str, elements: int = 1000) -> int:
     """Run ``counting_cache(prefix)`` in a new Python process that kills itself with SIGKILL a
     quarter of the way through its first pass; return the child's exit code (-9 on POSIX)."""
-    package_root = str(Path(__file__).resolve().parents[1])
-    child = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(prefix), package_root, str(elements)],
-                           capture_output=True)
+    child = subprocess.run(children.command("killed_cache_write", prefix, elements), capture_output=True,
+                           env=children.environment())
     return child.returncode
 
 
@@ -122,7 +97,6 @@ def cache_peak_mib(paths: Sequence[str], labels: Sequence[int], image_size: int,
     """
     arguments = {"paths": [str(path) for path in paths], "labels": [int(label) for label in labels],
                  "image_size": image_size, "batch_size": batch_size, "cache": str(cache)}
-    package_root = str(Path(__file__).resolve().parents[1])
-    child = subprocess.run([sys.executable, "-c", _CACHE_PASSES, package_root, str(passes)],
-                           input=json.dumps(arguments), capture_output=True, text=True, check=True)
+    child = subprocess.run(children.command("cache_passes", passes), input=json.dumps(arguments),
+                           capture_output=True, text=True, check=True, env=children.environment())
     return float(child.stdout.split()[-1])

@@ -6,8 +6,7 @@ to import. Its ``start()`` then calls ``set_up()``, which installs what the runt
 into ``course/notebooks`` as the notebooks expect (so running the cell again finds ``../helpers``
 and clones nothing). Standard library only: it runs before anything is installed.
 
-``setup_cell`` and ``badge`` write every notebook's first cells from pyproject.toml's address and
-ref (``python -m helpers.course outputs`` refreshes them); tests/test_colab.py checks they agree.
+``helpers.publishing`` writes the setup cell and the badge that lead here.
 
 Colab ships TensorFlow, Keras, TensorBoard and the rest of what the course imports; installing
 them again would swap its runtime's versions underneath it. What it lacks is installed where missing:
@@ -26,12 +25,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
-
-from helpers.config import colab_url, course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 # By the module the course imports: the pip arguments that install it where a runtime lacks it.
@@ -71,31 +67,3 @@ def set_up() -> list[tuple[str, ...]]:
         sys.path.insert(0, str(ROOT))
     os.chdir(ROOT / "notebooks")
     return wanted
-
-
-SETUP_CELL = """\
-import importlib.util as util, os, sys
-if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # fetch the course
-    URL, REF = "{url}", "{ref}"  # its address, branch or tag
-    !test -d ../helpers || git -c advice.detachedHead=0 clone -q --depth=1 -b {{REF}} {{URL}} course
-    sys.path.insert(0, os.path.abspath("course"))
-    util.find_spec("helpers") or sys.exit(f"No course at {{URL}}: fix URL, or unzip it to course/")
-from helpers.config import start  # on Colab and Kaggle it also installs what the runtime lacks
-run = start("{notebook}")  # scale and dataset: COURSE_SCALE, COURSE_DATASET"""
-BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
-
-
-def setup_cell(notebook: str) -> str:
-    """The first code cell of ``notebooks/<notebook>.ipynb``."""
-    return SETUP_CELL.format(url=repository_url(), ref=course_ref(), notebook=notebook)
-
-
-def badge(notebook: str) -> str:
-    """The "Open in Colab" badge of ``notebooks/<notebook>.ipynb``, for its first (markdown) cell."""
-    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"({colab_url(notebook + '.ipynb')})")
-
-
-def with_first_cells(markdown: str, code: str, notebook: str) -> tuple[str, str]:
-    """A notebook's first markdown and first code cell with the current badge and setup cell."""
-    return BADGE.sub(lambda _: badge(notebook), markdown), setup_cell(notebook)

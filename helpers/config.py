@@ -9,21 +9,23 @@ Notebooks and tests read ``settings()``; environment variables choose:
 - ``COURSE_DATA_DIR``, ``COURSE_LOGS_DIR``, ``COURSE_RESULTS_DIR``: where datasets,
   profiler traces and measured results go (default: beside the notebooks).
 
-The course's public address and the git ref its badges open and its setup cells clone are read
-from pyproject.toml (``repository_url()``, ``course_ref()``): publishing elsewhere, or a release,
-is a one-line change there.
+The course's public address, its badges and setup cells live in ``helpers.publishing``.
 """
 from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from helpers import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 # Notebooks whose Keras runs on another backend than TensorFlow: 08 takes the TPU runtimes' road.
 KERAS_BACKENDS = {"08_tfrecords_on_tpu": "jax"}
+# Quick, quiet and repeatable: the settings every test and committed output is made with.
+QUICK_ENV = {"COURSE_SCALE": "quick", "COURSE_DATASET": "embedded", "TF_CPP_MIN_LOG_LEVEL": "3",
+             "PYTHONHASHSEED": "0"}
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,6 @@ def start(notebook: str) -> Settings:
     On Colab or Kaggle it first installs what the runtime lacks and moves into the course's
     ``notebooks/`` folder (``helpers.colab.set_up``); elsewhere it changes nothing.
     """
-    from helpers import colab  # imported here: helpers.colab imports this module
-
     if colab.hosted():
         colab.set_up()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read when TensorFlow is first imported
@@ -118,27 +118,3 @@ def shown(path: Path | str) -> str:
         if path.is_relative_to(base):
             return label + path.relative_to(base).as_posix()
     return path.as_posix()
-
-
-def _pyproject() -> dict:
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-
-
-def repository_url() -> str:
-    """The course's public address: pyproject.toml's ``[project.urls] Repository``."""
-    return _pyproject()["project"]["urls"]["Repository"]
-
-
-def course_ref() -> str:
-    """The git ref the badges open and the setup cells clone: pyproject's ``[tool.course] ref``.
-
-    ``main`` when unset. A release: push its tag, set ``ref`` to it, then run
-    ``python3 -m helpers.course outputs``.
-    """
-    return _pyproject().get("tool", {}).get("course", {}).get("ref", "main")
-
-
-def colab_url(notebook: str) -> str:
-    """The address that opens ``notebooks/<notebook>`` in Colab, at the course's ref."""
-    path = repository_url().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{path}/blob/{course_ref()}/notebooks/{notebook}"

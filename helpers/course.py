@@ -27,6 +27,8 @@ import sys
 import venv
 from pathlib import Path
 
+from helpers.config import QUICK_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
@@ -35,9 +37,6 @@ STAMP = VENV / "requirements.sha256"
 # terminal, as on Colab, instead of into cell outputs where they would differ on every run.
 KERNEL_CONFIG = VENV / "etc" / "ipython" / "ipython_kernel_config.py"
 KERNEL_SETTINGS = "c.IPKernelApp.capture_fd_output = False\n"
-# Quick, quiet and repeatable: the settings every test and committed output is made with.
-QUICK_ENV = {"COURSE_SCALE": "quick", "COURSE_DATASET": "embedded", "TF_CPP_MIN_LOG_LEVEL": "3",
-             "PYTHONHASHSEED": "0"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The input pipelines the notebooks teach, for the notebooks after them and the benchmark.
 
 Each function here is written out in the notebook its docstring names, where the learner
-reads it; later notebooks and ``helpers.bench`` call it from here, so there is one version.
+reads it; later notebooks and ``helpers.bench`` call it from here, so there is one version
+(tests/test_taught_code.py checks that the two copies agree).
 """
 from __future__ import annotations
 

@@ -21,9 +21,8 @@ from pathlib import Path
 import nbclient
 import nbformat
 
-from helpers import colab, results
-from helpers.config import ROOT, shown
-from helpers.course import QUICK_ENV
+from helpers import publishing, results
+from helpers.config import QUICK_ENV, ROOT, shown
 
 README = ROOT / "README.md"
 # The README's blocks of measured figures, rewritten by ``outputs`` from the same results as notebook 10.
@@ -83,11 +82,11 @@ def run_course(notebooks: list[Path], scale: str = "quick", dataset: str = "embe
 
 
 def write_first_cells(path: Path) -> bool:
-    """Give a notebook the badge and setup cell of ``helpers.colab``; True if that changed it."""
+    """Give a notebook the badge and setup cell of ``helpers.publishing``; True if that changed it."""
     notebook = nbformat.read(path, as_version=4)
     markdown = next(cell for cell in notebook.cells if cell.cell_type == "markdown")
     code = next(cell for cell in notebook.cells if cell.cell_type == "code")
-    new = colab.with_first_cells(markdown.source, code.source, path.stem)
+    new = publishing.with_first_cells(markdown.source, code.source, path.stem)
     if new == (markdown.source, code.source):
         return False
     markdown.source, code.source = new

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from pathlib import Path
 import tensorflow as tf
 from tqdm import tqdm
 
+from helpers import children
 from helpers.config import ROOT, shown
 from helpers.scan import tf_error_message
 
@@ -214,21 +214,14 @@ def _sync_and_rename(partial: Path, path: Path) -> None:
     os.replace(partial, path)  # atomic on one file system: the old name or the new, never half
 
 
-_WRITE_IN_CHILD = """
-import json, sys
-from helpers.tfrecords import write_tfrecords
-write_tfrecords(**json.load(sys.stdin), progress=False)
-"""
-
-
 def start_write_process(folder: Path | str, paths: Sequence[str | Path], labels: Sequence[int],
                         classes: Sequence[str], root: Path | str, image_size: int | None = None,
                         split: str = "train") -> subprocess.Popen:
     """Run ``write_tfrecords`` in a separate Python process and return it at once (to kill it midway)."""
     job = {"folder": str(folder), "paths": [str(path) for path in paths], "labels": [int(n) for n in labels],
            "classes": list(classes), "root": str(root), "image_size": image_size, "split": split}
-    child = subprocess.Popen([sys.executable, "-c", _WRITE_IN_CHILD], stdin=subprocess.PIPE, text=True, cwd=ROOT,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    child = subprocess.Popen(children.command("write_tfrecords"), stdin=subprocess.PIPE, text=True, cwd=ROOT,
+                             env=children.environment())
     child.stdin.write(json.dumps(job))  # the list goes in on stdin: a command line is too short for a big one
     child.stdin.close()
     return child

@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.config import ROOT, repository_url
+from helpers.config import ROOT
+from helpers.publishing import repository_url
 
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
 # What the course imports, all shipped by Colab (JAX too: notebook 08's Keras backend), and pip

@@ -5,7 +5,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from helpers.config import ROOT, course_ref
+from helpers.config import ROOT
+from helpers.publishing import course_ref
 
 
 def git(*arguments: str, cwd: Path) -> None:

@@ -26,9 +26,8 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from helpers import colab
-from helpers import config
-from helpers.config import colab_url, course_ref, repository_url
+from helpers import colab, publishing
+from helpers.publishing import colab_url, course_ref, repository_url
 from published_course import git, publish
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +84,7 @@ def setup_cell(path: Path) -> str:
 
 def test_the_address_is_pyprojects() -> None:
     assert repository_url() == "https://github.com/fast-image-pipelines/course"
-    assert course_ref() == config._pyproject()["tool"]["course"]["ref"]
+    assert course_ref() == publishing._pyproject()["tool"]["course"]["ref"]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert repository_url() in readme, "the README does not name the course's address"
     stale = set(re.findall(r"https://github\.com/fast-image-pipelines/[\w.-]+", readme))
@@ -94,11 +93,11 @@ def test_the_address_is_pyprojects() -> None:
 
 def test_the_ref_is_a_setting_defaulting_to_main(monkeypatch) -> None:
     urls = {"urls": {"Repository": repository_url()}}
-    monkeypatch.setattr(config, "_pyproject", lambda: {"project": urls})
+    monkeypatch.setattr(publishing, "_pyproject", lambda: {"project": urls})
     assert course_ref() == "main"
-    monkeypatch.setattr(config, "_pyproject", lambda: {"project": urls, "tool": {"course": {"ref": "v9.9.9"}}})
-    assert "/blob/v9.9.9/notebooks/00_setup_and_data.ipynb" in colab.badge("00_setup_and_data")
-    assert '"v9.9.9"  # its address, branch or tag' in colab.setup_cell("00_setup_and_data")
+    monkeypatch.setattr(publishing, "_pyproject", lambda: {"project": urls, "tool": {"course": {"ref": "v9.9.9"}}})
+    assert "/blob/v9.9.9/notebooks/00_setup_and_data.ipynb" in publishing.badge("00_setup_and_data")
+    assert '"v9.9.9"  # its address, branch or tag' in publishing.setup_cell("00_setup_and_data")
 
 
 @every_notebook
@@ -119,7 +118,7 @@ def test_badge_opens_this_notebook(path: Path) -> None:
 @every_notebook
 def test_setup_cell_is_written_from_pyproject(path: Path) -> None:
     source = setup_cell(path)
-    assert source == colab.setup_cell(path.stem), f"{path.name}: run `python3 -m helpers.course outputs`"
+    assert source == publishing.setup_cell(path.stem), f"{path.name}: run `python3 -m helpers.course outputs`"
     assert f'"{repository_url()}", "{course_ref()}"' in source
 
 
@@ -181,7 +180,7 @@ def run_setup_cell(source: str, folder: Path, monkeypatch, on: str = "colab") ->
 
 @pytest.mark.parametrize("on", ["colab", "kaggle"])
 def test_setup_cell_fetches_the_course(on, published, tmp_path, monkeypatch) -> None:
-    source = colab.setup_cell("00_setup_and_data").replace(repository_url(), published.as_uri())
+    source = publishing.setup_cell("00_setup_and_data").replace(repository_url(), published.as_uri())
     namespace = run_setup_cell(source, tmp_path, monkeypatch, on)
     assert namespace["run"].notebook == "00_setup_and_data"
     assert (tmp_path / "course" / "helpers" / "colab.py").is_file()
@@ -201,7 +200,7 @@ def test_setup_cell_stops_with_what_to_do(address, published, tmp_path, monkeypa
         git("rm", "-q", "-r", "helpers", cwd=elsewhere)
         git("commit", "-q", "-m", "no helpers", cwd=elsewhere)
         url = elsewhere.as_uri()
-    source = colab.setup_cell("00_setup_and_data").replace(repository_url(), url)
+    source = publishing.setup_cell("00_setup_and_data").replace(repository_url(), url)
     with pytest.raises(SystemExit) as stopped:
         run_setup_cell(source, tmp_path, monkeypatch)
     assert str(stopped.value) == f"No course at {url}: fix URL, or unzip it to course/"

@@ -6,7 +6,7 @@ import json
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from helpers import course, runner
+from helpers import config, course, runner
 
 # Records a result as results.record does, without the seconds TensorFlow takes to import.
 RECORDS_A_RESULT = """
@@ -81,7 +81,7 @@ def test_outputs_refresh_in_place_and_keep_a_failed_notebook_as_it_was(tmp_path)
     committed = failing.read_text()
     failed_copies = tmp_path / "failed"
 
-    status = runner.execute_notebooks([good, failing], dict(course.QUICK_ENV), 60, save_as=lambda path: path,
+    status = runner.execute_notebooks([good, failing], dict(config.QUICK_ENV), 60, save_as=lambda path: path,
                                       save_failed_as=lambda path: failed_copies / path.name)
 
     assert status == 1

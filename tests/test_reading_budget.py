@@ -1,6 +1,6 @@
 """Every notebook fits the reading budget: about half an hour for a careful reader, in short cells.
 
-The count (COURSE_DESIGN.md): markdown words / 180 + non-blank code lines / 8 minutes; code cells
+The count (CONTRIBUTING.md): markdown words / 180 + non-blank code lines / 8 minutes; code cells
 of at most 15 non-blank lines; at most 2 % of code lines over 100 characters; a setup cell of at
 most 8 lines; no test markers in the code a learner reads; no execution timestamps.
 A notebook that outgrows the budget is split or trimmed, never exempted.
