@@ -24,6 +24,7 @@ The device time comes from a published figure, scaled by pixel count to the run'
   Lacking a published v3-8 throughput for EfficientNet, ResNet-50's stands in: it costs about ten
   times EfficientNet-B0's operations per image, so this demand is, if anything, too low.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -56,15 +57,25 @@ class Accelerator:
 
     def describe(self, image_size: int, batch_size: int) -> str:
         """One line for a notebook: the figure, its source and the step it gives at this size."""
-        return (f"stand-in: {self.name}, {self.images_per_second:,.0f} images/s at {self.image_size} px "
-                f"({self.source}); scaled to {image_size} px, a batch of {batch_size} takes "
-                f"{self.step_ms(image_size, batch_size):.1f} ms of device time, the small model's own step included")
+        return (
+            f"stand-in: {self.name}, {self.images_per_second:,.0f} images/s at {self.image_size} px "
+            f"({self.source}); scaled to {image_size} px, a batch of {batch_size} takes "
+            f"{self.step_ms(image_size, batch_size):.1f} ms of device time, the small model's own step included"
+        )
 
 
-A100 = Accelerator("one A100 80GB training EfficientNet-B0 in TF32", 1209, 224,
-                   "NVIDIA DeepLearningExamples, EfficientNet v1-B0 for TensorFlow 2, training performance")
-TPU_V3_8 = Accelerator("one TPU v3-8 (a host feeding 8 cores) training ResNet-50", 7450, 224,
-                       "MLPerf Training v0.5, Google's ResNet-50 run on a Cloud TPU v3-8, epochs 4 to 8")
+A100 = Accelerator(
+    "one A100 80GB training EfficientNet-B0 in TF32",
+    1209,
+    224,
+    "NVIDIA DeepLearningExamples, EfficientNet v1-B0 for TensorFlow 2, training performance",
+)
+TPU_V3_8 = Accelerator(
+    "one TPU v3-8 (a host feeding 8 cores) training ResNet-50",
+    7450,
+    224,
+    "MLPerf Training v0.5, Google's ResNet-50 run on a Cloud TPU v3-8, epochs 4 to 8",
+)
 
 
 class DeviceTime(keras.callbacks.Callback):
@@ -76,7 +87,8 @@ class DeviceTime(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         with tf.profiler.experimental.Trace(DEVICE_TRACE):
-            time.sleep(self.seconds)  # the GIL and both cores are free for the input pipeline meanwhile
+            # the GIL and both cores are free for the input pipeline meanwhile
+            time.sleep(self.seconds)
 
 
 class _StepTimes(keras.callbacks.Callback):
@@ -90,25 +102,45 @@ class _StepTimes(keras.callbacks.Callback):
 def own_step_ms(model: keras.Model, batch: tuple, steps: int = 20) -> float:
     """Median milliseconds of ``model``'s own training step (Keras included) on a batch already in memory."""
     times = _StepTimes()
-    model.fit(tf.data.Dataset.from_tensors(batch).repeat(), epochs=1, steps_per_epoch=steps, shuffle=False,
-              verbose=0, callbacks=[times])
-    return float(np.median(times.ms[steps // 2:]))  # the first steps trace the step function
+    model.fit(
+        tf.data.Dataset.from_tensors(batch).repeat(),
+        epochs=1,
+        steps_per_epoch=steps,
+        shuffle=False,
+        verbose=0,
+        callbacks=[times],
+    )
+    return float(np.median(times.ms[steps // 2 :]))  # the first steps trace the step function
 
 
 def stand_in_model(num_classes: int, image_size: int) -> keras.Model:
     """A real classifier whose own step costs the CPU a millisecond or two."""
-    model = keras.Sequential([keras.Input((image_size, image_size, 3)),
-                              keras.layers.Rescaling(1 / 255),
-                              keras.layers.GlobalAveragePooling2D(),
-                              keras.layers.Dense(num_classes)], name="accelerator_stand_in")
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((image_size, image_size, 3)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(num_classes),
+        ],
+        name="accelerator_stand_in",
+    )
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
-def profile_on_device(model: keras.Model, data: Iterable, run: Settings, name: str = "accelerator_stand_in",
-                      images: int | None = None, accelerator: Accelerator = A100) -> StepSummary:
-    """Trace a few steps of ``model`` fed by ``data`` as if they ran on ``accelerator``, into ``logs/<notebook>/<name>/``.
+def profile_on_device(
+    model: keras.Model,
+    data: Iterable,
+    run: Settings,
+    name: str = "accelerator_stand_in",
+    images: int | None = None,
+    accelerator: Accelerator = A100,
+) -> StepSummary:
+    """Trace a few steps of ``model`` fed by ``data`` as if on ``accelerator``, into ``logs/<notebook>/<name>/``.
 
     A step lasts what ``accelerator`` would take for ``images`` images (default: the batch size).
     The model's own step (Keras included, measured first on a batch in memory) counts as device
@@ -119,11 +151,14 @@ def profile_on_device(model: keras.Model, data: Iterable, run: Settings, name: s
     scale = run.scale
     own_ms = own_step_ms(model, next(iter(data))[:2])
     device_ms = accelerator.step_ms(scale.image_size, images or scale.batch_size)
-    return profile_fit(model, data, run.notebook, name, callbacks=[DeviceTime(max(0.0, device_ms - own_ms))])
+    return profile_fit(
+        model, data, run.notebook, name, callbacks=[DeviceTime(max(0.0, device_ms - own_ms))]
+    )
 
 
-def profile_stand_in(data: Iterable, run: Settings, num_classes: int,
-                     name: str = "accelerator_stand_in") -> StepSummary:
+def profile_stand_in(
+    data: Iterable, run: Settings, num_classes: int, name: str = "accelerator_stand_in"
+) -> StepSummary:
     """``profile_on_device`` with ``stand_in_model``: the stand-in step every pipeline notebook traces."""
     return profile_on_device(stand_in_model(num_classes, run.scale.image_size), data, run, name)
 
@@ -131,7 +166,9 @@ def profile_stand_in(data: Iterable, run: Settings, num_classes: int,
 HOST_STEPS = (6, 13)  # eight steps, once the batches prefetched during start-up are used up
 
 
-def profile_host(data: Iterable, run: Settings, name: str, accelerator: Accelerator, images: int) -> StepSummary:
+def profile_host(
+    data: Iterable, run: Settings, name: str, accelerator: Accelerator, images: int
+) -> StepSummary:
     """Trace a host that only feeds ``accelerator``: each step takes a batch of ``data`` and holds the
     device for as long as it would compute on ``images`` images, into ``logs/<notebook>/<name>/``.
 
@@ -159,8 +196,14 @@ class _TimedEpochs(EpochTimer):
         self.model.stop_training = len(timed) >= 2 and sum(timed) >= self.enough
 
 
-def fit_throughput(data: Iterable, images_per_epoch: int, run: Settings, num_classes: int,
-                   seconds: float = MIN_SECONDS, accelerator: Accelerator = A100) -> Throughput:
+def fit_throughput(
+    data: Iterable,
+    images_per_epoch: int,
+    run: Settings,
+    num_classes: int,
+    seconds: float = MIN_SECONDS,
+    accelerator: Accelerator = A100,
+) -> Throughput:
     """Images per second ``fit()`` takes from ``data`` when each step lasts what ``accelerator`` would take.
 
     Trains ``stand_in_model`` on epochs of ``images_per_epoch`` images from ``data`` (a ``PyDataset``
@@ -173,8 +216,19 @@ def fit_throughput(data: Iterable, images_per_epoch: int, run: Settings, num_cla
     device_ms = accelerator.step_ms(run.scale.image_size, run.scale.batch_size)
     sleep_ms = max(0.0, device_ms - own_step_ms(model, next(iter(data))[:2]))
     timer, steps = _TimedEpochs(seconds), -(-images_per_epoch // run.scale.batch_size)
-    model.fit(data, epochs=1000, steps_per_epoch=steps, shuffle=False, verbose=0,  # the timer stops it
-              callbacks=[timer, DeviceTime(sleep_ms)])
+    # the timer stops it
+    model.fit(
+        data,
+        epochs=1000,
+        steps_per_epoch=steps,
+        shuffle=False,
+        verbose=0,
+        callbacks=[timer, DeviceTime(sleep_ms)],
+    )
     timed = timer.seconds[1:]
-    return Throughput(images_per_epoch * len(timed) / sum(timed), steps * len(timed),
-                      images_per_epoch * len(timed), sum(timed))
+    return Throughput(
+        images_per_epoch * len(timed) / sum(timed),
+        steps * len(timed),
+        images_per_epoch * len(timed),
+        sum(timed),
+    )

@@ -10,6 +10,7 @@ ceiling; then the cache's first pass against the cached ones, and its size again
 prediction. Caches and records go to a temporary folder. It prints figures and asserts
 nothing: how fast is fast depends on the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,15 @@ from helpers import pipelines, tfrecords
 from helpers.caches import pass_seconds
 from helpers.config import SCALES
 from helpers.datasets import class_names, dataset_dir, image_files
-from helpers.measure import (MIN_SECONDS, WARMUP_BATCHES, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling,
-                             throughput)
+from helpers.measure import (
+    MIN_SECONDS,
+    WARMUP_BATCHES,
+    Throughput,
+    best_of_rounds,
+    decode_ceiling,
+    percent_of_ceiling,
+    throughput,
+)
 
 DEFAULTS = SCALES["full"]  # the benchmark measures at the full scale's image and batch size
 CEILING = "decode ceiling (in-memory JPEGs, all cores)"
@@ -40,7 +48,9 @@ def labelled_files(root: Path) -> tuple[list[str], list[int]]:
     return list(paths), list(labels)
 
 
-def cache_passes(dataset: tf.data.Dataset, cache_file: Path, passes: int = 3) -> tuple[list[float], int]:
+def cache_passes(
+    dataset: tf.data.Dataset, cache_file: Path, passes: int = 3
+) -> tuple[list[float], int]:
     """Seconds of each full pass over a file-cached dataset (the first one writes the cache) and the cache's bytes."""
     seconds = pass_seconds(dataset, passes)
     return seconds, sum(f.stat().st_size for f in cache_file.parent.glob(cache_file.name + ".*"))
@@ -48,22 +58,30 @@ def cache_passes(dataset: tf.data.Dataset, cache_file: Path, passes: int = 3) ->
 
 def records_pipeline(root: Path, image_size: int, batch_size: int, folder: Path) -> tf.data.Dataset:
     """Pre-resized TFRecords (written first, into ``folder``), read with parallel interleave."""
-    manifest = tfrecords.write_tfrecords(folder, *labelled_files(root), class_names(root), root, image_size=image_size)
+    manifest = tfrecords.write_tfrecords(
+        folder, *labelled_files(root), class_names(root), root, image_size=image_size
+    )
     return pipelines.from_records(manifest.files(folder), image_size, batch_size).repeat()
 
 
 def keras_directory_dataset(root: Path, image_size: int, batch_size: int) -> tf.data.Dataset:
     """keras.utils.image_dataset_from_directory as it comes, repeated to give as many batches as asked for."""
     return tf.keras.utils.image_dataset_from_directory(
-        root, image_size=(image_size, image_size), batch_size=batch_size, verbose=False).repeat()
+        root, image_size=(image_size, image_size), batch_size=batch_size, verbose=False
+    ).repeat()
 
 
-def image_data_generator(root: Path, image_size: int,
-                         batch_size: int) -> tf.keras.preprocessing.image.DirectoryIterator:
+def image_data_generator(
+    root: Path, image_size: int, batch_size: int
+) -> tf.keras.preprocessing.image.DirectoryIterator:
     """The legacy (deprecated) Keras way: ImageDataGenerator.flow_from_directory, resizing only."""
     return tf.keras.preprocessing.image.ImageDataGenerator().flow_from_directory(
-        root, target_size=(image_size, image_size), color_mode="rgb", class_mode="sparse",
-        batch_size=batch_size)
+        root,
+        target_size=(image_size, image_size),
+        color_mode="rgb",
+        class_mode="sparse",
+        batch_size=batch_size,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,9 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     root = dataset_dir(args.dataset)
     timing = {"batches": args.batches, "warmup": args.warmup, "seconds": args.seconds}
     sizes = (root, args.image_size, args.batch_size)
-    print(f"{args.dataset}: {len(image_files(root)):,} images at {args.image_size} px in batches of "
-          f"{args.batch_size}; best of {args.rounds} rounds of {args.batches} batches, each after {args.warmup} warm-up; "
-          f"{os.cpu_count()} cores; TensorFlow {tf.__version__}")
+    print(
+        f"{args.dataset}: {len(image_files(root)):,} images at {args.image_size} px in batches of "
+        f"{args.batch_size}; best of {args.rounds} rounds of {args.batches} batches, each after {args.warmup} warm-up; "
+        f"{os.cpu_count()} cores; TensorFlow {tf.__version__}"
+    )
     with tempfile.TemporaryDirectory(prefix="course-bench-") as work:
         cache_file = Path(work) / "cache_uint8"
         paths, labels = labelled_files(root)
@@ -83,46 +103,88 @@ def main(argv: list[str] | None = None) -> None:
         plain, records, keras_dataset, legacy = (
             pipelines.from_files(paths, labels, args.image_size, args.batch_size).repeat(),
             records_pipeline(*sizes, Path(work) / "records"),
-            keras_directory_dataset(*sizes), image_data_generator(*sizes))
-        best = best_of_rounds({  # how to measure each once
-            CEILING: lambda: decode_ceiling(paths, args.image_size, args.batch_size, seconds=args.seconds),
-            PLAIN: lambda: throughput(plain, **timing),
-            "tf.data + uint8 file cache (cached passes)": lambda: throughput(cached.repeat(), **timing),
-            RECORDS: lambda: throughput(records, **timing),
-            "image_dataset_from_directory": lambda: throughput(keras_dataset, **timing),
-            LEGACY: lambda: throughput(legacy, **timing),
-        }, args.rounds)
+            keras_directory_dataset(*sizes),
+            image_data_generator(*sizes),
+        )
+        best = best_of_rounds(
+            {  # how to measure each once
+                CEILING: lambda: decode_ceiling(
+                    paths, args.image_size, args.batch_size, seconds=args.seconds
+                ),
+                PLAIN: lambda: throughput(plain, **timing),
+                "tf.data + uint8 file cache (cached passes)": lambda: throughput(
+                    cached.repeat(), **timing
+                ),
+                RECORDS: lambda: throughput(records, **timing),
+                "image_dataset_from_directory": lambda: throughput(keras_dataset, **timing),
+                LEGACY: lambda: throughput(legacy, **timing),
+            },
+            args.rounds,
+        )
     for name, result in best.items():
         _report(name, result, best[CEILING])
     rate = {name: result.images_per_second for name, result in best.items()}
-    predicted = len(image_files(root)) * args.image_size**2 * 3  # count × height × width × channels × 1 byte
+    # count × height × width × channels × 1 byte
+    predicted = len(image_files(root)) * args.image_size**2 * 3
     print(f"tf.data / ImageDataGenerator: {rate[PLAIN] / rate[LEGACY]:.1f}x")
     print(f"pre-resized TFRecords / tf.data: {rate[RECORDS] / rate[PLAIN]:.1f}x")
-    print(f"uint8 file cache, input-only passes: first {passes[0]:.2f} s, then {min(passes[1:]):.2f} s "
-          f"({passes[0] / min(passes[1:]):.1f}x faster)")
-    print(f"uint8 cache file: {cache_bytes / 2**20:,.1f} MiB, predicted {predicted / 2**20:,.1f} MiB "
-          f"(ratio {cache_bytes / predicted:.3f})")
+    print(
+        f"uint8 file cache, input-only passes: first {passes[0]:.2f} s, then {min(passes[1:]):.2f} s "
+        f"({passes[0] / min(passes[1:]):.1f}x faster)"
+    )
+    print(
+        f"uint8 cache file: {cache_bytes / 2**20:,.1f} MiB, predicted {predicted / 2**20:,.1f} MiB "
+        f"(ratio {cache_bytes / predicted:.3f})"
+    )
 
 
 def _report(name: str, measured: Throughput, ceiling: Throughput) -> None:
-    print(f"{name:<44} {measured.images_per_second:>8,.0f} images/s  "
-          f"{percent_of_ceiling(measured, ceiling):>4.0f} % of ceiling", flush=True)
+    print(
+        f"{name:<44} {measured.images_per_second:>8,.0f} images/s  "
+        f"{percent_of_ceiling(measured, ceiling):>4.0f} % of ceiling",
+        flush=True,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", default="embedded-bench",
-                        help="embedded-quick, embedded-bench, a real dataset's name or a folder (default: %(default)s)")
-    parser.add_argument("--image-size", type=int, default=DEFAULTS.image_size, help="pixels (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)")
-    parser.add_argument("--batches", type=int, default=DEFAULTS.bench_batches,
-                        help="batches timed per pipeline (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="measurements of each pipeline, interleaved; the best counts (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=MIN_SECONDS,
-                        help="time each pipeline at least this long (default: %(default)s)")
-    parser.add_argument("--warmup", type=int, default=WARMUP_BATCHES,
-                        help="batches run before timing starts (default: %(default)s)")
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.bench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--dataset",
+        default="embedded-bench",
+        help="embedded-quick, embedded-bench, a real dataset's name or a folder (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--image-size", type=int, default=DEFAULTS.image_size, help="pixels (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULTS.batch_size, help="(default: %(default)s)"
+    )
+    parser.add_argument(
+        "--batches",
+        type=int,
+        default=DEFAULTS.bench_batches,
+        help="batches timed per pipeline (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measurements of each pipeline, interleaved; the best counts (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=MIN_SECONDS,
+        help="time each pipeline at least this long (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=WARMUP_BATCHES,
+        help="batches run before timing starts (default: %(default)s)",
+    )
     return parser
 
 

@@ -3,13 +3,14 @@
 ``pass_seconds`` times whole passes over a dataset (the first pass through a cache writes
 it, the next ones read it). While a pass writes a file cache, TensorFlow holds
 ``<prefix>_<n>.lockfile`` beside partial ``<prefix>_<n>.data-*.tempstate*`` files, and renames
-them into ``<prefix>.index`` and ``<prefix>.data-*`` only when the pass completes. A run killed midway leaves the lockfile,
-and the next run's iterator stops with ``AlreadyExistsError``. The lockfile holds only its
+them into ``<prefix>.index`` and ``<prefix>.data-*`` only when the pass completes. A run killed
+midway leaves the lockfile, and the next run's iterator stops with ``AlreadyExistsError``. The lockfile holds only its
 creation time, so nothing can tell a dead writer from a live one: clear a cache before a
 run starts, when you know no other process is writing it. ``kill_mid_write`` makes such a
 run on purpose (notebook 06 shows what it leaves). ``cache_peak_mib`` weighs a cache in RAM, in a
 process of its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,6 +25,7 @@ import tensorflow as tf
 from helpers import children
 from helpers.config import shown
 
+
 @dataclass(frozen=True)
 class StaleCache:
     """The files a killed cache write left at a prefix."""
@@ -36,18 +38,26 @@ class StaleCache:
         return bool(self.lockfiles or self.partial_files)
 
     def __str__(self) -> str:
-        return (f"{shown(self.prefix)}: {len(self.lockfiles)} lockfile(s) and {len(self.partial_files)} "
-                "partial file(s) left by a run that did not finish")
+        return (
+            f"{shown(self.prefix)}: {len(self.lockfiles)} lockfile(s) and {len(self.partial_files)} "
+            "partial file(s) left by a run that did not finish"
+        )
 
 
 def find_stale_cache(prefix: Path | str) -> StaleCache:
     """The lockfiles and partial files at ``prefix``; a complete cache (``.index``, ``.data-*``) is not listed."""
     prefix = Path(prefix)
     # Complete caches are "<prefix>.index" and "<prefix>.data-*"; a writer's files are "<prefix>_<n>.*".
-    leftovers = [path for path in prefix.parent.glob(f"{prefix.name}_*") if path.name.split(".", 1)[0]
-                 .removeprefix(f"{prefix.name}_").isdigit()]
-    return StaleCache(prefix, tuple(sorted(p for p in leftovers if p.suffix == ".lockfile")),
-                      tuple(sorted(p for p in leftovers if p.suffix != ".lockfile")))
+    leftovers = [
+        path
+        for path in prefix.parent.glob(f"{prefix.name}_*")
+        if path.name.split(".", 1)[0].removeprefix(f"{prefix.name}_").isdigit()
+    ]
+    return StaleCache(
+        prefix,
+        tuple(sorted(p for p in leftovers if p.suffix == ".lockfile")),
+        tuple(sorted(p for p in leftovers if p.suffix != ".lockfile")),
+    )
 
 
 def remove_stale_cache(prefix: Path | str) -> StaleCache:
@@ -81,13 +91,22 @@ def counting_cache(prefix: Path | str, elements: int = 1000) -> tf.data.Dataset:
 def kill_mid_write(prefix: Path | str, elements: int = 1000) -> int:
     """Run ``counting_cache(prefix)`` in a new Python process that kills itself with SIGKILL a
     quarter of the way through its first pass; return the child's exit code (-9 on POSIX)."""
-    child = subprocess.run(children.command("killed_cache_write", prefix, elements), capture_output=True,
-                           env=children.environment())
+    child = subprocess.run(
+        children.command("killed_cache_write", prefix, elements),
+        capture_output=True,
+        env=children.environment(),
+    )
     return child.returncode
 
 
-def cache_peak_mib(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
-                   cache: Path | str = "", passes: int = 2) -> float:
+def cache_peak_mib(
+    paths: Sequence[str],
+    labels: Sequence[int],
+    image_size: int,
+    batch_size: int,
+    cache: Path | str = "",
+    passes: int = 2,
+) -> float:
     """Peak resident MiB of a new Python process making ``passes`` passes over ``pipelines.uint8_cached``.
 
     ``cache`` as in ``uint8_cached``: ``""`` keeps the cache in the process's memory, a file prefix
@@ -95,8 +114,19 @@ def cache_peak_mib(paths: Sequence[str], labels: Sequence[int], image_size: int,
     nothing the caller holds counts; it includes the Python and TensorFlow every such process
     loads. Notebook 06 measures both kinds of cache with it.
     """
-    arguments = {"paths": [str(path) for path in paths], "labels": [int(label) for label in labels],
-                 "image_size": image_size, "batch_size": batch_size, "cache": str(cache)}
-    child = subprocess.run(children.command("cache_passes", passes), input=json.dumps(arguments),
-                           capture_output=True, text=True, check=True, env=children.environment())
+    arguments = {
+        "paths": [str(path) for path in paths],
+        "labels": [int(label) for label in labels],
+        "image_size": image_size,
+        "batch_size": batch_size,
+        "cache": str(cache),
+    }
+    child = subprocess.run(
+        children.command("cache_passes", passes),
+        input=json.dumps(arguments),
+        capture_output=True,
+        text=True,
+        check=True,
+        env=children.environment(),
+    )
     return float(child.stdout.split()[-1])

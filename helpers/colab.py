@@ -21,6 +21,7 @@ them again would swap its runtime's versions underneath it. What it lacks is ins
   Colab's published list). It brings TensorBoard, which those runtimes lack, so the plugin loads
   there too.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -32,21 +33,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # By the module the course imports: the pip arguments that install it where a runtime lacks it.
 RUNTIME_LACKS = {
-    "tensorflow": ("tensorflow-cpu==2.20.0",),  # on TPU runtimes, beside their jax, libtpu and protobuf
+    # on TPU runtimes, beside their jax, libtpu and protobuf
+    "tensorflow": ("tensorflow-cpu==2.20.0",),
     # Without its dependencies, which would upgrade Colab's absl-py and urllib3 (see above).
-    "tensorboard_plugin_profile": ("--no-deps", "tensorboard-plugin-profile==2.24.2", "xprof==2.24.2"),
+    "tensorboard_plugin_profile": (
+        "--no-deps",
+        "tensorboard-plugin-profile==2.24.2",
+        "xprof==2.24.2",
+    ),
 }
 PIP = (sys.executable, "-m", "pip")
 
 
 def pinned(name: str) -> str:
     """``name==version``: the requirement a runtime lacking the package ``name`` gets."""
-    return next(word for words in RUNTIME_LACKS.values() for word in words if word.split("==")[0] == name)
+    return next(
+        word for words in RUNTIME_LACKS.values() for word in words if word.split("==")[0] == name
+    )
 
 
 def missing() -> list[tuple[str, ...]]:
     """The pip arguments of each module the runtime lacks; an installed one is left as it is."""
-    return [wanted for module, wanted in RUNTIME_LACKS.items() if importlib.util.find_spec(module) is None]
+    return [
+        wanted
+        for module, wanted in RUNTIME_LACKS.items()
+        if importlib.util.find_spec(module) is None
+    ]
 
 
 def hosted() -> bool:
@@ -58,11 +70,15 @@ def set_up() -> list[tuple[str, ...]]:
     """Install what the runtime lacks and make ``helpers`` importable; stop with one message on failure."""
     wanted = missing()
     for arguments in wanted:
-        done = subprocess.run([*PIP, "install", "--quiet", *arguments], capture_output=True, text=True)
+        done = subprocess.run(
+            [*PIP, "install", "--quiet", *arguments], capture_output=True, text=True
+        )
         if done.returncode:
             said = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
-            raise SystemExit(f"Could not install {' '.join(arguments)} (pip: {said}). Check that the notebook "
-                             "can reach the internet (on Kaggle: Settings, Internet on), then run this cell again.")
+            raise SystemExit(
+                f"Could not install {' '.join(arguments)} (pip: {said}). Check that the notebook "
+                "can reach the internet (on Kaggle: Settings, Internet on), then run this cell again."
+            )
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.chdir(ROOT / "notebooks")

@@ -7,6 +7,7 @@ dataset's textured JPEGs without their shapes (same sizes, same JPEG qualities),
 shape in a composite is the one its mask marks. Both are seeded per file: the same seed gives
 the same files. ``random_square_crop`` is the background crop notebook 05 composites onto.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -21,7 +22,9 @@ from helpers.embedded import CLASSES, draw_shape, texture
 SUPERSAMPLING = 4  # drawn this many times larger, then shrunk: soft edges in the alpha channel
 
 
-def make_material(folder: Path | str, foregrounds: int, backgrounds: int, size: int) -> tuple[list[str], list[str]]:
+def make_material(
+    folder: Path | str, foregrounds: int, backgrounds: int, size: int
+) -> tuple[list[str], list[str]]:
     """Empty ``folder``, then write foreground cut-outs of ``size`` pixels and backgrounds into it.
 
     Returns the paths of the foregrounds (``folder/foregrounds``) and of the backgrounds
@@ -29,16 +32,21 @@ def make_material(folder: Path | str, foregrounds: int, backgrounds: int, size: 
     """
     folder = Path(folder)
     shutil.rmtree(folder, ignore_errors=True)  # every run starts from the same files
-    return ([str(path) for path in make_foregrounds(folder / "foregrounds", foregrounds, size)],
-            [str(path) for path in make_backgrounds(folder / "backgrounds" / "textures", backgrounds)])
+    return (
+        [str(path) for path in make_foregrounds(folder / "foregrounds", foregrounds, size)],
+        [str(path) for path in make_backgrounds(folder / "backgrounds" / "textures", backgrounds)],
+    )
 
 
 def alpha_shares(path: Path | str) -> dict[str, float]:
     """Shares of a cut-out's pixels that are opaque, transparent, and in between (its soft edge), rounded."""
     with Image.open(path) as image:
         alpha = np.asarray(image.convert("RGBA"))[..., 3]
-    shares = {"opaque": np.mean(alpha == 255), "transparent": np.mean(alpha == 0),
-              "soft edge": np.mean((alpha > 0) & (alpha < 255))}
+    shares = {
+        "opaque": np.mean(alpha == 255),
+        "transparent": np.mean(alpha == 0),
+        "soft edge": np.mean((alpha > 0) & (alpha < 255)),
+    }
     return {kind: round(float(share), 3) for kind, share in shares.items()}
 
 
@@ -74,15 +82,20 @@ def make_backgrounds(target: Path | str, count: int, seed: int = 0) -> list[Path
     target.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
-        rng = np.random.default_rng([seed, len(CLASSES), index])  # not the seeds of the embedded dataset's images
+        # not the seeds of the embedded dataset's images
+        rng = np.random.default_rng([seed, len(CLASSES), index])
         width, height = (int(v) for v in rng.integers(300, 701, size=2))
         path = target / f"background_{index:03d}.jpg"
-        Image.fromarray(texture(rng, height, width)).save(path, "JPEG", quality=int(rng.integers(85, 93)))
+        Image.fromarray(texture(rng, height, width)).save(
+            path, "JPEG", quality=int(rng.integers(85, 93))
+        )
         paths.append(path)
     return paths
 
 
-def random_square_crop(image: tf.Tensor, size: int, crop_seed: tf.Tensor, side_seed: tf.Tensor) -> tf.Tensor:
+def random_square_crop(
+    image: tf.Tensor, size: int, crop_seed: tf.Tensor, side_seed: tf.Tensor
+) -> tf.Tensor:
     """A random square crop of ``image``, half to all of its short side, resized to ``size``: float32 in [0, 255].
 
     Stateless: the same seeds give the same crop, on any thread.

@@ -11,6 +11,7 @@ Notebooks and tests read ``settings()``; environment variables choose:
 
 The course's public address, its badges and setup cells live in ``helpers.publishing``.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # Notebooks whose Keras runs on another backend than TensorFlow: 08 takes the TPU runtimes' road.
 KERAS_BACKENDS = {"08_tfrecords_on_tpu": "jax"}
 # Quick, quiet and repeatable: the settings every test and committed output is made with.
-QUICK_ENV = {"COURSE_SCALE": "quick", "COURSE_DATASET": "embedded", "TF_CPP_MIN_LOG_LEVEL": "3",
-             "PYTHONHASHSEED": "0"}
+QUICK_ENV = {
+    "COURSE_SCALE": "quick",
+    "COURSE_DATASET": "embedded",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "PYTHONHASHSEED": "0",
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,26 @@ class Scale:
 
 
 SCALES = {
-    "quick": Scale("quick", image_size=128, batch_size=32, epochs=2, model="small_cnn",
-                   embedded_size="quick", profile_steps=(4, 8), bench_batches=15),
-    "full": Scale("full", image_size=224, batch_size=32, epochs=5, model="efficientnetb3",
-                  embedded_size="bench", profile_steps=(10, 20), bench_batches=60),
+    "quick": Scale(
+        "quick",
+        image_size=128,
+        batch_size=32,
+        epochs=2,
+        model="small_cnn",
+        embedded_size="quick",
+        profile_steps=(4, 8),
+        bench_batches=15,
+    ),
+    "full": Scale(
+        "full",
+        image_size=224,
+        batch_size=32,
+        epochs=5,
+        model="efficientnetb3",
+        embedded_size="bench",
+        profile_steps=(10, 20),
+        bench_batches=60,
+    ),
 }
 
 
@@ -63,8 +84,10 @@ class Settings:
 
     def __str__(self) -> str:
         scale = self.scale
-        return (f"{self.notebook or 'course'} · scale {scale.name}: {scale.image_size} px, batch {scale.batch_size}, "
-                f"{scale.epochs} epochs, model {scale.model} · dataset {self.dataset}")
+        return (
+            f"{self.notebook or 'course'} · scale {scale.name}: {scale.image_size} px, batch {scale.batch_size}, "
+            f"{scale.epochs} epochs, model {scale.model} · dataset {self.dataset}"
+        )
 
 
 def _folder(variable: str, default: str) -> Path:
@@ -102,8 +125,10 @@ def start(notebook: str) -> Settings:
     if notebook in KERAS_BACKENDS:
         backend = os.environ.setdefault("KERAS_BACKEND", KERAS_BACKENDS[notebook])
         if "keras" in sys.modules and sys.modules["keras"].backend.backend() != backend:
-            raise RuntimeError(f"Keras was imported with another backend than {backend}: "
-                               "restart the kernel, then run this cell first")
+            raise RuntimeError(
+                f"Keras was imported with another backend than {backend}: "
+                "restart the kernel, then run this cell first"
+            )
     run = settings(notebook)
     print(run)
     return run

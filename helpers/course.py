@@ -16,6 +16,7 @@ when the requirements changed since the last install), then runs inside it
   results and traces go to ``DIR`` (default ``runs/<scale>-<dataset>-<time>/``), the
   committed notebooks stay as they are. It ends with the results table of notebook 10.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,21 +41,50 @@ KERNEL_SETTINGS = "c.IPKernelApp.capture_fd_output = False\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m helpers.course", description=__doc__.split("\n")[0],
-                                     allow_abbrev=False)  # a typo such as --scal must not pass for --scale
+    parser = argparse.ArgumentParser(
+        prog="python3 -m helpers.course",
+        description=__doc__.split("\n")[0],
+        # a typo such as --scal must not pass for --scale
+        allow_abbrev=False,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("lab", add_help=False, help="set up, then open the course in JupyterLab")
-    commands.add_parser("test", add_help=False, help="set up, then run every test (extra arguments go to pytest)")
-    commands.add_parser("bench", add_help=False, help="set up, then run the input-pipeline benchmark (extra arguments go to it)")
-    outputs = commands.add_parser("outputs", help="re-run notebooks in quick mode and save their outputs")
-    outputs.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook, in order")
-    run = commands.add_parser("run", allow_abbrev=False, help="run the course headless into a folder of its own, then print the results")
-    run.add_argument("--scale", choices=("quick", "full"), default=os.environ.get("COURSE_SCALE", "quick"),
-                     help="quick (default): 128 px, a small CNN, 2 epochs; full: 224 px, pretrained EfficientNetB3")
-    run.add_argument("--dataset", default=os.environ.get("COURSE_DATASET", "embedded"),
-                     help="a dataset name (embedded, flowers, ...) or the path of a folder of class folders")
-    run.add_argument("--out", type=Path, help="where the executed notebooks, results and traces go "
-                                              "(default: runs/<scale>-<dataset>-<time>/)")
+    commands.add_parser(
+        "test", add_help=False, help="set up, then run every test (extra arguments go to pytest)"
+    )
+    commands.add_parser(
+        "bench",
+        add_help=False,
+        help="set up, then run the input-pipeline benchmark (extra arguments go to it)",
+    )
+    outputs = commands.add_parser(
+        "outputs", help="re-run notebooks in quick mode and save their outputs"
+    )
+    outputs.add_argument(
+        "notebooks", nargs="*", type=Path, help="default: every notebook, in order"
+    )
+    run = commands.add_parser(
+        "run",
+        allow_abbrev=False,
+        help="run the course headless into a folder of its own, then print the results",
+    )
+    run.add_argument(
+        "--scale",
+        choices=("quick", "full"),
+        default=os.environ.get("COURSE_SCALE", "quick"),
+        help="quick (default): 128 px, a small CNN, 2 epochs; full: 224 px, pretrained EfficientNetB3",
+    )
+    run.add_argument(
+        "--dataset",
+        default=os.environ.get("COURSE_DATASET", "embedded"),
+        help="a dataset name (embedded, flowers, ...) or the path of a folder of class folders",
+    )
+    run.add_argument(
+        "--out",
+        type=Path,
+        help="where the executed notebooks, results and traces go "
+        "(default: runs/<scale>-<dataset>-<time>/)",
+    )
     run.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook, in order")
     args, extra = parser.parse_known_args(argv)
     if args.command in ("outputs", "run"):
@@ -66,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("The course needs Python 3.11.4 or newer (for safe archive extraction).")
     if Path(sys.prefix).resolve() != VENV.resolve():
         set_up()
-        return subprocess.call([str(VENV_PYTHON), "-m", "helpers.course", *(argv or sys.argv[1:])], cwd=ROOT)
+        return subprocess.call(
+            [str(VENV_PYTHON), "-m", "helpers.course", *(argv or sys.argv[1:])], cwd=ROOT
+        )
     if args.command in ("outputs", "run"):
         from helpers import runner  # needs nbclient: only inside the environment
 
@@ -78,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def set_up() -> None:
     """Create .venv and install the requirements into it, unless that is already done."""
-    wanted = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "pyproject.toml")))
+    wanted = hashlib.sha256(
+        b"".join((ROOT / f).read_bytes() for f in ("requirements.txt", "pyproject.toml"))
+    )
     if VENV_PYTHON.exists() and STAMP.exists() and STAMP.read_text() == wanted.hexdigest():
         return _configure_kernel()
     print(f"Setting up {VENV.name} (first run, or the requirements changed) ...", flush=True)
@@ -101,15 +135,35 @@ def lab(extra: list[str]) -> int:
     """Open JupyterLab on the notebooks (extra arguments go to JupyterLab)."""
     # Jupyter refuses to start as root (containers, cloud shells) unless told that is intended.
     as_root = ["--allow-root"] if _is_root() else []
-    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
-                            *as_root, *extra], cwd=ROOT)
+    return subprocess.call(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+            *as_root,
+            *extra,
+        ],
+        cwd=ROOT,
+    )
 
 
 def test(extra: list[str]) -> int:
     """Unit and browser tests, then every notebook re-run and compared with its committed outputs."""
     install_chromium()
-    command = [sys.executable, "-m", "pytest", "tests", "notebooks", "--nbval", "--nbval-current-env",
-               "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "--nbval-cell-timeout=600", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests",
+        "notebooks",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        "tests/nbval_sanitize.cfg",
+        "--nbval-cell-timeout=600",
+        *extra,
+    ]
     return subprocess.call(command, cwd=ROOT, env={**os.environ, **QUICK_ENV})
 
 
@@ -122,8 +176,10 @@ def install_chromium() -> None:
         return
     print("Installing Debian's chromium for the browser tests (apt-get, once) ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "-qq", "update"],
-                    ["apt-get", "-qq", "install", "-y", "--no-install-recommends", "chromium"]):
+    for command in (
+        ["apt-get", "-qq", "update"],
+        ["apt-get", "-qq", "install", "-y", "--no-install-recommends", "chromium"],
+    ):
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode:  # the browser tests then skip, or fail on CI
             print(f"Could not install chromium ({' '.join(command)}):\n{done.stderr}", flush=True)
@@ -136,8 +192,11 @@ def _is_root() -> bool:
 
 def bench(extra: list[str]) -> int:
     """The benchmark, in this environment (it asserts nothing: it prints figures)."""
-    return subprocess.call([sys.executable, "-m", "helpers.bench", *extra], cwd=ROOT,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return subprocess.call(
+        [sys.executable, "-m", "helpers.bench", *extra],
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
 
 
 if __name__ == "__main__":

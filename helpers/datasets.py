@@ -6,6 +6,7 @@ Downloads are verified against a SHA-256 checksum and extracted into a staging
 folder that is renamed into place only when complete, so an interrupted run never
 leaves a half-extracted dataset that looks finished.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,21 +35,48 @@ class RealDataset:
     about: str
 
 
-REAL_DATASETS = {d.name: d for d in (
-    RealDataset("flowers", "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz",
-                "4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c", "flower_photos",
-                classes=5, images=3670, about="TF flowers: 5 kinds of flower photo, 218 MB"),
-    RealDataset("stanford_dogs", "http://vision.stanford.edu/aditya86/ImageNetDogs/images.tar",
-                "a443fc2f9a851aa1a7b8e4fa4af94b8459fce2c9f5a2f4dd4669cf9673a4ec58", "Images",
-                classes=120, images=20580, about="Stanford Dogs: 120 breeds, 757 MB"),
-    RealDataset("cats_vs_dogs", "https://download.microsoft.com/download/3/E/1/"
-                "3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip",
-                "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9", "PetImages",
-                classes=2, images=25000, about="Microsoft Cats vs Dogs (PetImages): 787 MB, ships corrupt files"),
-    RealDataset("lfw", "http://vis-www.cs.umass.edu/lfw/lfw.tgz",
-                "055f7d9c632d7370e6fb4afc7468d40f970c34a80d4c6f50ffec63f5a8d536c0", "lfw",
-                classes=5749, images=13233, about="Labeled Faces in the Wild: 5,749 people, 172 MB"),
-)}
+REAL_DATASETS = {
+    d.name: d
+    for d in (
+        RealDataset(
+            "flowers",
+            "https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz",
+            "4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c",
+            "flower_photos",
+            classes=5,
+            images=3670,
+            about="TF flowers: 5 kinds of flower photo, 218 MB",
+        ),
+        RealDataset(
+            "stanford_dogs",
+            "http://vision.stanford.edu/aditya86/ImageNetDogs/images.tar",
+            "a443fc2f9a851aa1a7b8e4fa4af94b8459fce2c9f5a2f4dd4669cf9673a4ec58",
+            "Images",
+            classes=120,
+            images=20580,
+            about="Stanford Dogs: 120 breeds, 757 MB",
+        ),
+        RealDataset(
+            "cats_vs_dogs",
+            "https://download.microsoft.com/download/3/E/1/"
+            "3E1C3F21-ECDB-4869-8368-6DEBA77B919F/kagglecatsanddogs_5340.zip",
+            "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9",
+            "PetImages",
+            classes=2,
+            images=25000,
+            about="Microsoft Cats vs Dogs (PetImages): 787 MB, ships corrupt files",
+        ),
+        RealDataset(
+            "lfw",
+            "http://vis-www.cs.umass.edu/lfw/lfw.tgz",
+            "055f7d9c632d7370e6fb4afc7468d40f970c34a80d4c6f50ffec63f5a8d536c0",
+            "lfw",
+            classes=5749,
+            images=13233,
+            about="Labeled Faces in the Wild: 5,749 people, 172 MB",
+        ),
+    )
+}
 
 
 class DatasetUnavailable(RuntimeError):
@@ -71,10 +99,14 @@ def dataset_dir(selector: str | None = None) -> Path:
     folder = Path(selector).expanduser()
     if folder.is_dir():
         if not class_names(folder):
-            raise ValueError(f"{shown(folder)} holds no class folders: put each class's images in a subfolder")
+            raise ValueError(
+                f"{shown(folder)} holds no class folders: put each class's images in a subfolder"
+            )
         return folder
     choices = ", ".join(["embedded", "embedded-quick", "embedded-bench", *REAL_DATASETS])
-    raise ValueError(f"Unknown dataset {selector!r}: choose one of {choices}, or the path of a folder of class folders")
+    raise ValueError(
+        f"Unknown dataset {selector!r}: choose one of {choices}, or the path of a folder of class folders"
+    )
 
 
 def class_names(root: Path) -> list[str]:
@@ -84,8 +116,12 @@ def class_names(root: Path) -> list[str]:
 
 def image_files(root: Path) -> list[tuple[Path, str]]:
     """(file, class name) for every file with an image extension, sorted; nothing is opened."""
-    return [(path, name) for name in class_names(root) for path in sorted((Path(root) / name).rglob("*"))
-            if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS]
+    return [
+        (path, name)
+        for name in class_names(root)
+        for path in sorted((Path(root) / name).rglob("*"))
+        if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS
+    ]
 
 
 def download_dataset(spec: RealDataset, data_dir: Path | None = None) -> Path:
@@ -103,10 +139,15 @@ def download_dataset(spec: RealDataset, data_dir: Path | None = None) -> Path:
     found = (len(class_names(extracted)) if files else 0, len(files))
     if found != (spec.classes, spec.images):
         shutil.rmtree(staging)
-        raise DatasetUnavailable(f"{spec.name}: the archive holds {found[0]} classes and {found[1]} images "
-                                 f"under {spec.archive_root}/, expected {spec.classes} and {spec.images}")
-    (extracted / COMPLETE_MARKER).write_text(json.dumps({"url": spec.url, "sha256": spec.sha256,
-                                                          "classes": found[0], "images": found[1]}))
+        raise DatasetUnavailable(
+            f"{spec.name}: the archive holds {found[0]} classes and {found[1]} images "
+            f"under {spec.archive_root}/, expected {spec.classes} and {spec.images}"
+        )
+    (extracted / COMPLETE_MARKER).write_text(
+        json.dumps(
+            {"url": spec.url, "sha256": spec.sha256, "classes": found[0], "images": found[1]}
+        )
+    )
     shutil.rmtree(target, ignore_errors=True)
     extracted.rename(target)
     shutil.rmtree(staging)
@@ -122,26 +163,36 @@ def extract(archive: Path, folder: Path) -> None:
     path through that link stops the extraction too.
     """
     try:
-        shutil.unpack_archive(archive, folder, **({"filter": "data"} if tarfile.is_tarfile(archive) else {}))
-    except (tarfile.FilterError, FileExistsError, NotADirectoryError) as error:  # a zip's link, then a path through it
+        shutil.unpack_archive(
+            archive, folder, **({"filter": "data"} if tarfile.is_tarfile(archive) else {})
+        )
+    # a zip's link, then a path through it
+    except (tarfile.FilterError, FileExistsError, NotADirectoryError) as error:
         shutil.rmtree(folder, ignore_errors=True)
-        raise DatasetUnavailable(f"{Path(archive).name}: not extracted, it holds an unsafe or broken "
-                                 f"member ({error})") from None
+        raise DatasetUnavailable(
+            f"{Path(archive).name}: not extracted, it holds an unsafe or broken member ({error})"
+        ) from None
 
 
 def _fetch(spec: RealDataset, folder: Path) -> Path:
     """The verified archive, downloaded unless a good copy is already there."""
-    from keras.utils import get_file  # imported here: TensorFlow loads only when a download is asked for
+    # imported here: TensorFlow loads only when a download is asked for
+    from keras.utils import get_file
 
     folder.mkdir(parents=True, exist_ok=True)
     name = spec.url.rsplit("/", 1)[-1]
     try:
-        return Path(get_file(name, spec.url, file_hash=spec.sha256, cache_dir=str(folder), cache_subdir="."))
+        return Path(
+            get_file(name, spec.url, file_hash=spec.sha256, cache_dir=str(folder), cache_subdir=".")
+        )
     except ValueError:  # keras checked the hash of what it downloaded
         (folder / name).unlink(missing_ok=True)
-        raise DatasetUnavailable(f"{spec.name}: the download from {spec.url} did not match its SHA-256 "
-                                 f"checksum, so it was deleted. Try again later.") from None
+        raise DatasetUnavailable(
+            f"{spec.name}: the download from {spec.url} did not match its SHA-256 "
+            f"checksum, so it was deleted. Try again later."
+        ) from None
     except Exception as error:  # keras re-raises network failures as a bare Exception
         raise DatasetUnavailable(
             f"Could not download {spec.name} from {spec.url} ({error}). Without a network, use "
-            "COURSE_DATASET=embedded (generated locally) or COURSE_DATASET=/path/to/your/images.") from None
+            "COURSE_DATASET=embedded (generated locally) or COURSE_DATASET=/path/to/your/images."
+        ) from None

@@ -7,6 +7,7 @@ classes are easy enough that a small CNN learns them within two epochs.
 Generation is seeded per file: the same seed gives the same bytes, and a manifest of
 checksums lets a second call reuse what exists and regenerate what is missing or altered.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,12 @@ def generate_embedded(size: str = "quick", seed: int = 0, progress: bool = True)
         raise ValueError(f"embedded size {size!r}: choose one of {', '.join(IMAGES_PER_CLASS)}")
     root = embedded_dir(size)
     manifest_path = root / "manifest.json"
-    params = {"generator": GENERATOR_VERSION, "seed": seed, "classes": list(CLASSES),
-              "images_per_class": IMAGES_PER_CLASS[size]}
+    params = {
+        "generator": GENERATOR_VERSION,
+        "seed": seed,
+        "classes": list(CLASSES),
+        "images_per_class": IMAGES_PER_CLASS[size],
+    }
     manifest = _read_manifest(manifest_path)
     known = manifest.get("files", {}) if manifest.get("params") == params else {}
     wanted = [(c, i) for c in range(len(CLASSES)) for i in range(IMAGES_PER_CLASS[size])]
@@ -53,7 +58,9 @@ def generate_embedded(size: str = "quick", seed: int = 0, progress: bool = True)
         files[_relpath(c, i)] = _write_image(root / _relpath(c, i), render_image(seed, c, i))
     if stale or not manifest_path.exists() or known != files:
         root.mkdir(parents=True, exist_ok=True)
-        manifest_path.write_text(json.dumps({"params": params, "files": files}, indent=0, sort_keys=True))
+        manifest_path.write_text(
+            json.dumps({"params": params, "files": files}, indent=0, sort_keys=True)
+        )
     return root
 
 
@@ -73,12 +80,17 @@ def texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         coarse = rng.random((cells, cells), dtype=np.float32)
         field += weight * np.asarray(Image.fromarray(coarse).resize((width, height), Image.BICUBIC))
     field += 0.06 * rng.standard_normal((height, width), dtype=np.float32)
-    low, high = _hsv_to_rgb(rng.random(), rng.uniform(0.2, 0.6), 0.35), _hsv_to_rgb(rng.random(), 0.3, 0.9)
+    low, high = (
+        _hsv_to_rgb(rng.random(), rng.uniform(0.2, 0.6), 0.35),
+        _hsv_to_rgb(rng.random(), 0.3, 0.9),
+    )
     mix = np.clip(field, 0, 1)[..., None]
     return np.clip(low + mix * (high - low), 0, 255).astype(np.uint8)
 
 
-def draw_shape(draw: ImageDraw.ImageDraw, rng: np.random.Generator, name: str, width: int, height: int) -> None:
+def draw_shape(
+    draw: ImageDraw.ImageDraw, rng: np.random.Generator, name: str, width: int, height: int
+) -> None:
     """Draw the class ``name``'s shape at a random place, size, angle and hue of its band."""
     radius = rng.uniform(0.18, 0.32) * min(width, height)
     cx = rng.uniform(radius, width - radius)
@@ -88,17 +100,28 @@ def draw_shape(draw: ImageDraw.ImageDraw, rng: np.random.Generator, name: str, w
     outline = tuple(v // 3 for v in fill)
     angle = rng.uniform(0, 2 * math.pi)
     if name == "disc":
-        draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), fill=fill, outline=outline, width=4)
+        draw.ellipse(
+            (cx - radius, cy - radius, cx + radius, cy + radius),
+            fill=fill,
+            outline=outline,
+            width=4,
+        )
         return
     cos, sin = math.cos(angle), math.sin(angle)
-    points = [(cx + radius * (x * cos - y * sin), cy + radius * (x * sin + y * cos)) for x, y in _OUTLINES[name]]
+    points = [
+        (cx + radius * (x * cos - y * sin), cy + radius * (x * sin + y * cos))
+        for x, y in _OUTLINES[name]
+    ]
     draw.polygon(points, fill=fill, outline=outline, width=4)
 
 
 def _polygon(radii: tuple[float, ...]) -> tuple[tuple[float, float], ...]:
     """Unit outline whose corners sit at the given radii, evenly spaced in angle."""
     n = len(radii)
-    return tuple((r * math.cos(2 * math.pi * k / n), r * math.sin(2 * math.pi * k / n)) for k, r in enumerate(radii))
+    return tuple(
+        (r * math.cos(2 * math.pi * k / n), r * math.sin(2 * math.pi * k / n))
+        for k, r in enumerate(radii)
+    )
 
 
 _W = 0.3  # half-width of the cross's arms
@@ -106,8 +129,20 @@ _OUTLINES = {
     "square": _polygon((1,) * 4),
     "triangle": _polygon((1,) * 3),
     "star": _polygon((1, 0.45) * 5),
-    "cross": ((1, -_W), (1, _W), (_W, _W), (_W, 1), (-_W, 1), (-_W, _W),
-              (-1, _W), (-1, -_W), (-_W, -_W), (-_W, -1), (_W, -1), (_W, -_W)),
+    "cross": (
+        (1, -_W),
+        (1, _W),
+        (_W, _W),
+        (_W, 1),
+        (-_W, 1),
+        (-_W, _W),
+        (-1, _W),
+        (-1, -_W),
+        (-_W, -_W),
+        (-_W, -1),
+        (_W, -1),
+        (_W, -_W),
+    ),
 }
 
 

@@ -11,6 +11,7 @@ calls this module for the plumbing around them:
 - ``Reader``, ``wait_until``, ``counts_once_quiet`` and ``epoch_counts`` read epochs in the background
   and count what arrived while a worker is killed; ``reading`` keeps a trainer busy while a worker is profiled.
 """
+
 from __future__ import annotations
 
 import collections
@@ -54,8 +55,12 @@ def port_of(dispatcher: tf.data.experimental.service.DispatchServer) -> int:
     return int(dispatcher.target.rsplit(":", 1)[1])
 
 
-def start_worker(dispatcher: tf.data.experimental.service.DispatchServer, port: int, folder: Path,
-                 servers: contextlib.ExitStack) -> subprocess.Popen:
+def start_worker(
+    dispatcher: tf.data.experimental.service.DispatchServer,
+    port: int,
+    folder: Path,
+    servers: contextlib.ExitStack,
+) -> subprocess.Popen:
     """Start a worker process for ``dispatcher`` on ``port``; return once it has registered.
 
     The script is written to ``folder/worker.py``, the worker's output goes to
@@ -71,13 +76,22 @@ def start_worker(dispatcher: tf.data.experimental.service.DispatchServer, port: 
     return worker
 
 
-def start_workers(dispatchers: Sequence[tf.data.experimental.service.DispatchServer], ports: Sequence[int],
-                  folder: Path, servers: contextlib.ExitStack) -> list[subprocess.Popen]:
+def start_workers(
+    dispatchers: Sequence[tf.data.experimental.service.DispatchServer],
+    ports: Sequence[int],
+    folder: Path,
+    servers: contextlib.ExitStack,
+) -> list[subprocess.Popen]:
     """``start_worker`` for each dispatcher and port, at the same time (their TensorFlow imports overlap)."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor() as pool:
-        return list(pool.map(lambda dispatcher, port: start_worker(dispatcher, port, folder, servers),
-                             dispatchers, ports))
+        return list(
+            pool.map(
+                lambda dispatcher, port: start_worker(dispatcher, port, folder, servers),
+                dispatchers,
+                ports,
+            )
+        )
 
 
 def kill(worker: subprocess.Popen) -> None:
@@ -92,10 +106,14 @@ def listening_on(port: int) -> list[str]:
         connections = psutil.net_connections("tcp")
     except psutil.AccessDenied:  # macOS lists other processes' sockets to root only
         return ["unknown: only root may list sockets on this system"]
-    return sorted({c.laddr.ip for c in connections if c.status == psutil.CONN_LISTEN and c.laddr.port == port})
+    return sorted(
+        {c.laddr.ip for c in connections if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    )
 
 
-def cpu_ms_per_image(batches: Iterable, worker: subprocess.Popen, count: int, warmup: int = 3) -> np.ndarray:
+def cpu_ms_per_image(
+    batches: Iterable, worker: subprocess.Popen, count: int, warmup: int = 3
+) -> np.ndarray:
     """CPU milliseconds per image delivered: [in this process (all its threads), in ``worker``'s process].
 
     ``warmup`` batches are read first, then ``count`` batches are counted.
@@ -158,7 +176,9 @@ def wait_until(condition: Callable[[], bool], timeout: float = 60) -> bool:
     return True
 
 
-def counts_once_quiet(readers: Mapping[str, Reader], quiet: float = 1.0, timeout: float = 60) -> dict[str, int]:
+def counts_once_quiet(
+    readers: Mapping[str, Reader], quiet: float = 1.0, timeout: float = 60
+) -> dict[str, int]:
     """Wait until no reader has received anything for ``quiet`` seconds (at most ``timeout``); return the counts."""
     deadline, before = time.monotonic() + timeout, None
     while True:
@@ -191,5 +211,9 @@ def reading(batches: Iterable) -> Iterator[None]:
 def epoch_counts(arrived: Sequence[int], images: int) -> dict[str, int]:
     """What one epoch of ``images`` indices delivered: how many read, missing, and read twice or more."""
     copies = collections.Counter(arrived)
-    return {"images": images, "read": len(arrived), "missing": images - len(copies),
-            "read_twice_or_more": sum(n > 1 for n in copies.values())}
+    return {
+        "images": images,
+        "read": len(arrived),
+        "missing": images - len(copies),
+        "read_twice_or_more": sum(n > 1 for n in copies.values()),
+    }

@@ -7,6 +7,7 @@ how fast this machine decodes and resizes the good files' bytes, already in memo
 its cores: an upper bound for pipelines that decode the same files. A pipeline is reported as
 a share of the ceiling measured beside it, so figures from different machines stay comparable.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -38,12 +39,19 @@ class Throughput:
     seconds: float
 
     def __str__(self) -> str:
-        return (f"{self.images_per_second:,.0f} images/s "
-                f"({self.images:,} images in {self.batches} batches, {self.seconds:.2f} s)")
+        return (
+            f"{self.images_per_second:,.0f} images/s "
+            f"({self.images:,} images in {self.batches} batches, {self.seconds:.2f} s)"
+        )
 
 
-def throughput(data: Iterable, batches: int | None = None, warmup: int = WARMUP_BATCHES,
-               label: str | None = None, seconds: float = MIN_SECONDS) -> Throughput:
+def throughput(
+    data: Iterable,
+    batches: int | None = None,
+    warmup: int = WARMUP_BATCHES,
+    label: str | None = None,
+    seconds: float = MIN_SECONDS,
+) -> Throughput:
     """Time how fast ``data`` yields batches, doing nothing else with them.
 
     ``data`` is anything iterable that yields batches whose first element holds the
@@ -57,10 +65,17 @@ def throughput(data: Iterable, batches: int | None = None, warmup: int = WARMUP_
     ``label`` shows a progress bar. Written out in notebook 01.
     """
     batches = batches or settings().scale.bench_batches
-    if isinstance(data, tf.data.Dataset):  # time whole passes, not one pass's tail after warm-up filled its buffers
+    # time whole passes, not one pass's tail after warm-up filled its buffers
+    if isinstance(data, tf.data.Dataset):
         data = data.repeat()
-    with tqdm(iter(data), total=warmup + batches, desc=label, unit="batch",
-              disable=label is None, leave=False) as bar:
+    with tqdm(
+        iter(data),
+        total=warmup + batches,
+        desc=label,
+        unit="batch",
+        disable=label is None,
+        leave=False,
+    ) as bar:
         stream = iter(bar)
         for _ in itertools.islice(stream, warmup):
             pass
@@ -76,7 +91,9 @@ def throughput(data: Iterable, batches: int | None = None, warmup: int = WARMUP_
     return Throughput(sum(sizes) / elapsed, len(sizes), sum(sizes), elapsed)
 
 
-def best_of_rounds(pipelines: dict[str, Callable[[], Throughput]], rounds: int) -> dict[str, Throughput]:
+def best_of_rounds(
+    pipelines: dict[str, Callable[[], Throughput]], rounds: int
+) -> dict[str, Throughput]:
     """Each pipeline measured once a round, round after round, so a busy moment hits them all alike; the best counts.
 
     ``pipelines`` maps a name to a function that measures that pipeline once. Used by the notebooks
@@ -99,9 +116,14 @@ def decode_and_resize(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     return tf.image.resize(image, (image_size, image_size))
 
 
-def decode_ceiling(paths: Sequence[Path | str], image_size: int | None = None, batch_size: int | None = None,
-                   label: str | None = None, seconds: float = MIN_SECONDS,
-                   max_bytes: int = CEILING_BYTES) -> Throughput:
+def decode_ceiling(
+    paths: Sequence[Path | str],
+    image_size: int | None = None,
+    batch_size: int | None = None,
+    label: str | None = None,
+    seconds: float = MIN_SECONDS,
+    max_bytes: int = CEILING_BYTES,
+) -> Throughput:
     """The machine's decode ceiling: decoding and resizing in-memory images on all cores.
 
     ``paths`` are images that decode (a scan's good files). Their bytes are read once, all of
@@ -118,11 +140,17 @@ def decode_ceiling(paths: Sequence[Path | str], image_size: int | None = None, b
     share = min(1.0, max_bytes / max(sizes.sum(), 1))
     picked = np.linspace(0, len(paths) - 1, max(1, round(share * len(paths)))).astype(int)
     contents = tf.constant([Path(paths[i]).read_bytes() for i in picked])
-    decoded = (tf.data.Dataset.from_tensor_slices(contents).repeat()
-               .map(lambda image: decode_and_resize(image, image_size), num_parallel_calls=tf.data.AUTOTUNE,
-                    deterministic=False)
-               .batch(batch_size)
-               .prefetch(tf.data.AUTOTUNE))
+    decoded = (
+        tf.data.Dataset.from_tensor_slices(contents)
+        .repeat()
+        .map(
+            lambda image: decode_and_resize(image, image_size),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=False,
+        )
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
     return throughput(decoded, label=label, seconds=seconds)
 
 

@@ -5,6 +5,7 @@ down. So a block's own peak shows only where it tops every earlier one: the test
 memory stays bounded measure in a new process, and so does notebook 06, which weighs a cache in
 RAM without counting what its own kernel holds (``helpers.caches.cache_peak_mib``).
 """
+
 from __future__ import annotations
 
 import resource
@@ -23,10 +24,13 @@ def peak_rss_mib() -> float:
     """
     status = Path("/proc/self/status")
     if status.exists():
-        peak_kib = next(line.split()[1] for line in status.read_text().splitlines() if line.startswith("VmHWM:"))
+        peak_kib = next(
+            line.split()[1] for line in status.read_text().splitlines() if line.startswith("VmHWM:")
+        )
         return int(peak_kib) / 2**10
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
+    # bytes on macOS, KiB elsewhere
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 @dataclass

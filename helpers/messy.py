@@ -5,6 +5,7 @@ odd colour modes and formats, awkward names, and the litter operating systems le
 Notebook 04 points every loader of the course at it and counts, with ``one_epoch``, what
 each delivers and what stops it; tests check nothing good is lost.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,9 +44,11 @@ def make_messy_folder(source: Path, target: Path, per_class: int = 6) -> dict[st
         kinds[kind].add(relpath)
 
     source, target = Path(source), Path(target)
-    copies = {f"{name}/{path.name}": path.read_bytes()
-              for name in sorted(p.name for p in source.iterdir() if p.is_dir())
-              for path in sorted((source / name).glob("*.jpg"))[:per_class]}
+    copies = {
+        f"{name}/{path.name}": path.read_bytes()
+        for name in sorted(p.name for p in source.iterdir() if p.is_dir())
+        for path in sorted((source / name).glob("*.jpg"))[:per_class]
+    }
     shutil.rmtree(target, ignore_errors=True)
     for relpath, data in copies.items():
         put(relpath, data, "good")
@@ -61,7 +64,11 @@ def make_messy_folder(source: Path, target: Path, per_class: int = 6) -> dict[st
     put(f"{second}/progressive.jpg", _encode(photo, "JPEG", progressive=True), "good")
     put(f"{second}/rgba.png", _encode(photo.convert("RGBA"), "PNG"), "good")
     put(f"{second}/bitmap.bmp", _encode(photo, "BMP"), "good")
-    put(f"{second}/animation.gif", _encode(photo, "GIF", save_all=True, append_images=[photo.rotate(90)]), "good")
+    put(
+        f"{second}/animation.gif",
+        _encode(photo, "GIF", save_all=True, append_images=[photo.rotate(90)]),
+        "good",
+    )
     put(f"{second}/UPPER CASE.JPG", jpeg, "good")
     put(f"{second}/café ñandú.jpeg", jpeg, "good")
     put(f"{second}/notes.txt", b"where these photos came from", "ignored")
@@ -79,7 +86,11 @@ class Epoch:
     error: str | None = None  # "<exception type>: <message>"; None: the pass reached its end
 
     def __str__(self) -> str:
-        return f"crashed after {self.images} images, {self.error}" if self.error else f"{self.images} images"
+        return (
+            f"crashed after {self.images} images, {self.error}"
+            if self.error
+            else f"{self.images} images"
+        )
 
     def of(self, good: int) -> str:
         """Short, for a table: 'crashed (<exception type>)', or '<images> of <good>'."""
@@ -97,7 +108,8 @@ def one_epoch(loader: Iterable) -> Epoch:
     or a Keras ``PyDataset`` such as ``flow_from_directory``'s iterator (read by index to its length).
     """
     batches = loader
-    if hasattr(loader, "__getitem__") and hasattr(loader, "__len__"):  # a PyDataset: it would cycle forever
+    # a PyDataset: it would cycle forever
+    if hasattr(loader, "__getitem__") and hasattr(loader, "__len__"):
         batches = (loader[index] for index in range(len(loader)))
     images = 0
     try:
@@ -115,7 +127,11 @@ def error_message(error: Exception) -> str:
     from helpers.scan import tf_error_message
 
     text = tf_error_message(error)
-    text = re.sub(r"^Error in user-defined function passed to \S+ transformation with iterator: [\w:]+: ", "", text)
+    text = re.sub(
+        r"^Error in user-defined function passed to \S+ transformation with iterator: [\w:]+: ",
+        "",
+        text,
+    )
     return re.sub(r" <[^>]* at 0x[0-9a-f]+>", "", text)
 
 
@@ -128,16 +144,29 @@ class SideBySide:
     good: int  # good images in the folder
     taught_in: Mapping[str, str] = field(default_factory=dict)  # loader -> notebook number
 
-    HEADERS = {"loader": "loader", "taught_in": "notebook", "without": "without the scan",
-               "lost_without": "good images lost", "with_scan": "with the scan", "lost_with": "good images lost"}
+    HEADERS = {
+        "loader": "loader",
+        "taught_in": "notebook",
+        "without": "without the scan",
+        "lost_without": "good images lost",
+        "with_scan": "with the scan",
+        "lost_with": "good images lost",
+    }
 
     def rows(self) -> list[dict]:
         rows = []
         for name, epoch in self.without.items():
             scanned = self.with_scan.get(name)
-            rows.append({"loader": name, "taught_in": self.taught_in.get(name, ""), "without": epoch.of(self.good),
-                         "lost_without": epoch.lost(self.good), "with_scan": scanned and scanned.of(self.good),
-                         "lost_with": scanned and scanned.lost(self.good)})
+            rows.append(
+                {
+                    "loader": name,
+                    "taught_in": self.taught_in.get(name, ""),
+                    "without": epoch.of(self.good),
+                    "lost_without": epoch.lost(self.good),
+                    "with_scan": scanned and scanned.of(self.good),
+                    "lost_with": scanned and scanned.lost(self.good),
+                }
+            )
         return rows
 
     def __str__(self) -> str:

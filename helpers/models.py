@@ -6,6 +6,7 @@ EfficientNet's own stem divides by 255 and normalises with ImageNet's channel st
 (images already divided by 255 reach its first convolution almost constant: notebook 00
 measures it), MobileNetV2 gets a Rescaling layer to [-1, 1] in front, the small CNN divides by 255.
 """
+
 from __future__ import annotations
 
 import keras
@@ -16,7 +17,10 @@ import numpy as np
 BACKBONES = {
     "efficientnetb0": (keras.applications.EfficientNetB0, None),  # Rescaling(1/255), Normalization
     "efficientnetb3": (keras.applications.EfficientNetB3, None),
-    "mobilenetv2": (keras.applications.MobileNetV2, lambda: keras.layers.Rescaling(1 / 127.5, offset=-1)),
+    "mobilenetv2": (
+        keras.applications.MobileNetV2,
+        lambda: keras.layers.Rescaling(1 / 127.5, offset=-1),
+    ),
 }
 MODEL_NAMES = ("small_cnn", *BACKBONES)
 # ImageNet's per-channel mean and standard deviation, of images in [0, 1]: what EfficientNet's
@@ -29,8 +33,13 @@ class PretrainedWeightsUnavailable(RuntimeError):
     """ImageNet weights could not be fetched; the message says how to go on without them."""
 
 
-def build_model(name: str, num_classes: int, image_size: int, weights: str | None = "imagenet",
-                learning_rate: float = 1e-3) -> keras.Model:
+def build_model(
+    name: str,
+    num_classes: int,
+    image_size: int,
+    weights: str | None = "imagenet",
+    learning_rate: float = 1e-3,
+) -> keras.Model:
     """A compiled classifier for ``num_classes`` classes of ``image_size`` square images.
 
     For a backbone, ``weights="imagenet"`` downloads pretrained weights and freezes
@@ -43,9 +52,11 @@ def build_model(name: str, num_classes: int, image_size: int, weights: str | Non
         model = _transfer_model(name, num_classes, image_size, weights)
     else:
         raise ValueError(f"Unknown model {name!r}: choose one of {', '.join(MODEL_NAMES)}")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -53,23 +64,33 @@ def small_cnn(num_classes: int, image_size: int) -> keras.Model:
     """Four convolution blocks: learns the embedded dataset in two epochs on a laptop CPU."""
     layers = [keras.Input((image_size, image_size, 3)), keras.layers.Rescaling(1 / 255)]
     for filters in (16, 32, 64, 128):
-        layers += [keras.layers.Conv2D(filters, 3, padding="same", activation="relu"), keras.layers.MaxPooling2D()]
+        layers += [
+            keras.layers.Conv2D(filters, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+        ]
     layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(num_classes)]
     return keras.Sequential(layers, name="small_cnn")
 
 
-def _transfer_model(name: str, num_classes: int, image_size: int, weights: str | None) -> keras.Model:
+def _transfer_model(
+    name: str, num_classes: int, image_size: int, weights: str | None
+) -> keras.Model:
     constructor, rescaling = BACKBONES[name]
     inputs = keras.Input((image_size, image_size, 3))
     try:
-        backbone = constructor(include_top=False, weights=weights, input_shape=(image_size, image_size, 3),
-                               pooling="avg")
+        backbone = constructor(
+            include_top=False,
+            weights=weights,
+            input_shape=(image_size, image_size, 3),
+            pooling="avg",
+        )
     except Exception as error:
         if weights is None:
             raise
         raise PretrainedWeightsUnavailable(
             f"Could not fetch {weights} weights for {name} ({error}). Offline, build it with weights=None "
-            "to train from scratch, or use the small_cnn model.") from None
+            "to train from scratch, or use the small_cnn model."
+        ) from None
     frozen = weights is not None
     backbone.trainable = not frozen
     x = rescaling()(inputs) if rescaling else inputs
@@ -79,7 +100,9 @@ def _transfer_model(name: str, num_classes: int, image_size: int, weights: str |
     return keras.Model(inputs, outputs, name=f"{name}_classifier")
 
 
-def efficientnet_stem(image_size: int, weights: str | None = None, name: str = "efficientnetb3") -> keras.Model:
+def efficientnet_stem(
+    image_size: int, weights: str | None = None, name: str = "efficientnetb3"
+) -> keras.Model:
     """An EfficientNet from its input to what its first convolution receives (before the zero padding).
 
     With ``weights="imagenet"`` the stem's Normalization holds what the weights file loads, and a
@@ -88,9 +111,15 @@ def efficientnet_stem(image_size: int, weights: str | None = None, name: str = "
     does: ``(x / 255 - mean) / std`` per channel. Notebook 00 feeds it images in 0-255 and divided by 255.
     """
     constructor, _ = BACKBONES[name]
-    backbone = constructor(include_top=False, weights=weights, input_shape=(image_size, image_size, 3))
+    backbone = constructor(
+        include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
+    )
     if weights is None:
-        normalization = next(layer for layer in backbone.layers if isinstance(layer, keras.layers.Normalization))
+        normalization = next(
+            layer for layer in backbone.layers if isinstance(layer, keras.layers.Normalization)
+        )
         normalization.set_weights([np.array(IMAGENET_MEAN), np.square(IMAGENET_STD), np.array(0)])
         normalization.finalize_state()  # the layer computes with copies of its weights, made here
-    return keras.Model(backbone.input, backbone.get_layer("stem_conv_pad").input, name=f"{name}_stem")
+    return keras.Model(
+        backbone.input, backbone.get_layer("stem_conv_pad").input, name=f"{name}_stem"
+    )

@@ -4,6 +4,7 @@ Each function here is written out in the notebook its docstring names, where the
 reads it; later notebooks and ``helpers.bench`` call it from here, so there is one version
 (tests/test_taught_code.py checks that the two copies agree).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -20,8 +21,9 @@ SHUFFLE_BUFFER = 256  # file names; the list is already shuffled in full
 Split = tuple[np.ndarray, np.ndarray]  # paths and labels
 
 
-def split(paths: Sequence[str], labels: Sequence[int], validation_share: float = 0.2,
-          seed: int = 0) -> tuple[Split, Split]:
+def split(
+    paths: Sequence[str], labels: Sequence[int], validation_share: float = 0.2, seed: int = 0
+) -> tuple[Split, Split]:
     """Shuffle the file list once, in full, then cut it: (train paths, labels), (validation ...).
 
     Taught in notebook 03.
@@ -61,13 +63,20 @@ def augment(image: tf.Tensor, label: tf.Tensor, image_size: int) -> tuple[tf.Ten
     return tf.clip_by_value(image, 0.0, 255.0), label
 
 
-def load_and_augment(path: tf.Tensor, label: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+def load_and_augment(
+    path: tf.Tensor, label: tf.Tensor, image_size: int
+) -> tuple[tf.Tensor, tf.Tensor]:
     """A training image: decoded, then augmented (one resize, from the decoded size). Taught in notebook 03."""
     return augment(decode(path), label, image_size)
 
 
-def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
-               training: bool = False) -> tf.data.Dataset:
+def from_files(
+    paths: Sequence[str],
+    labels: Sequence[int],
+    image_size: int,
+    batch_size: int,
+    training: bool = False,
+) -> tf.data.Dataset:
     """Shuffle, repeat, decode (and augment) in parallel, batch, prefetch. Taught in notebook 03.
 
     For training: shuffled, augmented, endless (pass ``steps_per_epoch`` to ``fit``) and in
@@ -77,8 +86,11 @@ def from_files(paths: Sequence[str], labels: Sequence[int], image_size: int, bat
     if training:
         dataset = dataset.shuffle(SHUFFLE_BUFFER, seed=0, reshuffle_each_iteration=True).repeat()
     prepare = load_and_augment if training else load
-    dataset = dataset.map(lambda path, label: prepare(path, label, image_size),
-                          num_parallel_calls=AUTOTUNE, deterministic=not training)
+    dataset = dataset.map(
+        lambda path, label: prepare(path, label, image_size),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=not training,
+    )
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
 
@@ -96,18 +108,25 @@ def to_float(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor
     return tf.cast(images, tf.float32), labels
 
 
-def uint8_cached(paths: Sequence[str], labels: Sequence[int], image_size: int, batch_size: int,
-                 cache: Path | str = "") -> tf.data.Dataset:
+def uint8_cached(
+    paths: Sequence[str],
+    labels: Sequence[int],
+    image_size: int,
+    batch_size: int,
+    cache: Path | str = "",
+) -> tf.data.Dataset:
     """Load once into a uint8 cache ("": memory, else a file prefix), then batch and cast.
 
     Taught in notebook 06. One pass, in order; the cast to float32 runs once per batch.
     """
-    return (tf.data.Dataset.from_tensor_slices((list(paths), list(labels)))
-            .map(partial(load_uint8, image_size=image_size), num_parallel_calls=AUTOTUNE)
-            .cache(str(cache))
-            .batch(batch_size)
-            .map(to_float, num_parallel_calls=AUTOTUNE)  # once per batch, not once per image
-            .prefetch(AUTOTUNE))
+    return (
+        tf.data.Dataset.from_tensor_slices((list(paths), list(labels)))
+        .map(partial(load_uint8, image_size=image_size), num_parallel_calls=AUTOTUNE)
+        .cache(str(cache))
+        .batch(batch_size)
+        .map(to_float, num_parallel_calls=AUTOTUNE)  # once per batch, not once per image
+        .prefetch(AUTOTUNE)
+    )
 
 
 def parse_record(record: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -118,9 +137,15 @@ def parse_record(record: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tens
     return tf.image.resize(image, (image_size, image_size)), example["label"]
 
 
-def from_records(files: Sequence[str], image_size: int, batch_size: int, training: bool = False,
-                 drop_remainder: bool = False, parse: Callable[[tf.Tensor], tuple] | None = None,
-                 deterministic: bool | None = None) -> tf.data.Dataset:
+def from_records(
+    files: Sequence[str],
+    image_size: int,
+    batch_size: int,
+    training: bool = False,
+    drop_remainder: bool = False,
+    parse: Callable[[tf.Tensor], tuple] | None = None,
+    deterministic: bool | None = None,
+) -> tf.data.Dataset:
     """Interleaved reads of TFRecord shards, parsed (and augmented) in parallel, batched. Taught in notebook 07.
 
     For training: the shards and the records shuffled, augmented, endless, in whatever order the
@@ -134,8 +159,9 @@ def from_records(files: Sequence[str], image_size: int, batch_size: int, trainin
     shards = tf.data.Dataset.from_tensor_slices(list(files))
     if training:  # a new order of the shards every epoch
         shards = shards.shuffle(len(files), seed=0, reshuffle_each_iteration=True)
-    records = shards.interleave(tf.data.TFRecordDataset, cycle_length=4,
-                                num_parallel_calls=AUTOTUNE, deterministic=in_order)
+    records = shards.interleave(
+        tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=AUTOTUNE, deterministic=in_order
+    )
     if training:  # then the records, in a buffer, while they are still small
         records = records.shuffle(SHUFFLE_BUFFER, seed=0, reshuffle_each_iteration=True).repeat()
 
@@ -143,6 +169,8 @@ def from_records(files: Sequence[str], image_size: int, batch_size: int, trainin
         image, label = parse_record(record, image_size)
         return augment(image, label, image_size) if training else (image, label)
 
-    return (records.map(parse or prepare, num_parallel_calls=AUTOTUNE, deterministic=in_order)
-            .batch(batch_size, drop_remainder=drop_remainder)  # True: static shapes (notebook 08)
-            .prefetch(AUTOTUNE))
+    return (
+        records.map(parse or prepare, num_parallel_calls=AUTOTUNE, deterministic=in_order)
+        .batch(batch_size, drop_remainder=drop_remainder)  # True: static shapes (notebook 08)
+        .prefetch(AUTOTUNE)
+    )

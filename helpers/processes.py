@@ -8,6 +8,7 @@ the child exits, so no server outlives the notebook that started it.
 
 Only the standard library here: this file is also the launcher that runs the script.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,7 +32,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(script: Path | str, *args: object, log: Path | str, timeout: float = 120) -> subprocess.Popen:
+def start(
+    script: Path | str, *args: object, log: Path | str, timeout: float = 120
+) -> subprocess.Popen:
     """Run ``script`` in a new Python process; return it once it prints a line ``ready``.
 
     Raises ``RuntimeError`` with the end of ``log`` if the script exits first or stays
@@ -40,14 +43,22 @@ def start(script: Path | str, *args: object, log: Path | str, timeout: float = 1
     log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as output:  # the child keeps its own handle
-        child = subprocess.Popen([sys.executable, "-u", __file__, str(script), *map(str, args)],
-                                 stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            [sys.executable, "-u", __file__, str(script), *map(str, args)],
+            stdin=subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + timeout
     while READY not in log.read_text(errors="replace").splitlines():
         exited = child.poll() is not None
         if exited or time.monotonic() > deadline:
             stop(child)
-            why = f"exited with code {child.returncode}" if exited else f"was not ready within {timeout:g} s"
+            why = (
+                f"exited with code {child.returncode}"
+                if exited
+                else f"was not ready within {timeout:g} s"
+            )
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
             raise RuntimeError(f"{Path(script).name} {why}; its last words:\n{tail}")
         time.sleep(0.1)
@@ -66,7 +77,9 @@ def stop(child: subprocess.Popen, timeout: float = 10) -> int:
 
 
 @contextmanager
-def running(script: Path | str, *args: object, log: Path | str, timeout: float = 120) -> Iterator[subprocess.Popen]:
+def running(
+    script: Path | str, *args: object, log: Path | str, timeout: float = 120
+) -> Iterator[subprocess.Popen]:
     """``start`` the script for the block; ``stop`` it afterwards, also when the block fails."""
     child = start(script, *args, log=log, timeout=timeout)
     try:
@@ -85,5 +98,6 @@ def _exit_when_parent_lets_go() -> None:
 if __name__ == "__main__":  # the launcher: python processes.py SCRIPT [ARGS...]
     threading.Thread(target=_exit_when_parent_lets_go, daemon=True).start()
     sys.argv = sys.argv[1:]
-    sys.path[0] = str(Path(sys.argv[0]).resolve().parent)  # as `python SCRIPT` would: not this folder
+    # as `python SCRIPT` would: not this folder
+    sys.path[0] = str(Path(sys.argv[0]).resolve().parent)
     runpy.run_path(sys.argv[0], run_name="__main__")

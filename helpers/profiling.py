@@ -21,6 +21,7 @@ notices when the batches come from Python: ``model.fit`` turns a Python generato
 Picture: ``helpers.plots.timeline`` draws a few steps, computing vs waiting, above what the
 input pipeline (and any accelerator) was doing meanwhile.
 """
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -37,15 +38,18 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2
 from helpers.config import settings
 
 STEP_TRACE = "train"  # the trace viewer shows each traced step as "train <n>"
-DEVICE_TRACE = "accelerator (simulated)"  # the span helpers.accelerator's stand-in step holds the device
+# the span helpers.accelerator's stand-in step holds the device
+DEVICE_TRACE = "accelerator (simulated)"
 
 WAIT_TRACE = "next batch"  # marks a custom loop's fetch, whatever feeds it
 # Where a step blocks for its batch: the iterator op inside a Keras train function
 # (the AsOptional one when steps_per_execution > 1), an eager next(), or a marked fetch.
 WAIT_EVENTS = {"IteratorGetNextOp::DoCompute", "IteratorGetNextAsOptionalOp::DoCompute", WAIT_TRACE}
 STAGE_PREFIX = "Iterator::"
-GENERATOR_STAGE = "Iterator::Generator"  # Dataset.from_generator, so also fit(generator or PyDataset)
-PYTHON_OPS = {"PyFunc", "EagerPyFunc"}  # ops that call Python: generators, numpy_function, py_function
+# Dataset.from_generator, so also fit(generator or PyDataset)
+GENERATOR_STAGE = "Iterator::Generator"
+# ops that call Python: generators, numpy_function, py_function
+PYTHON_OPS = {"PyFunc", "EagerPyFunc"}
 # Once a fifth of the step goes to waiting, the input pipeline is the thing to fix first.
 INPUT_BOUND_SHARE = 0.2
 
@@ -175,7 +179,7 @@ class StepSummary:
 
     @property
     def bound(self) -> str:
-        """"input-bound" or "compute-bound"."""
+        """ "input-bound" or "compute-bound"."""
         return "input-bound" if self.wait_share >= INPUT_BOUND_SHARE else "compute-bound"
 
     @property
@@ -186,25 +190,37 @@ class StepSummary:
     @property
     def verdict(self) -> str:
         """One line: input- or compute-bound, and the numbers that say so."""
-        verdict = f"{self.bound}: {self.wait_share:.0%} of each step waits for the next batch " \
-                  f"({self.wait_ms:.1f} of {self.step_ms:.1f} ms)"
+        verdict = (
+            f"{self.bound}: {self.wait_share:.0%} of each step waits for the next batch "
+            f"({self.wait_ms:.1f} of {self.step_ms:.1f} ms)"
+        )
         python_ms = self.python_ms / len(self.steps)
         if self.bound == "compute-bound" or python_ms < self.wait_ms / 2:
             return verdict
         if self.python_generator:
-            return f"{verdict}; the batches come from a Python generator " \
-                   f"({GENERATOR_STAGE} runs {python_ms:.1f} ms of Python per step)"
+            return (
+                f"{verdict}; the batches come from a Python generator "
+                f"({GENERATOR_STAGE} runs {python_ms:.1f} ms of Python per step)"
+            )
         return f"{verdict}; tf.data runs {python_ms:.1f} ms of Python per step (py_function, numpy_function)"
 
     def __str__(self) -> str:
         n = len(self.steps)
-        lines = [f"{self.run}: {n} steps traced ({self.steps[0].number}-{self.steps[-1].number})",
-                 " step   time ms   waiting ms   waiting"]
-        lines += [f"{s.number:5d} {s.time_ms:9.1f} {s.wait_ms:12.1f} {s.wait_share:9.0%}" for s in self.steps]
+        lines = [
+            f"{self.run}: {n} steps traced ({self.steps[0].number}-{self.steps[-1].number})",
+            " step   time ms   waiting ms   waiting",
+        ]
+        lines += [
+            f"{s.number:5d} {s.time_ms:9.1f} {s.wait_ms:12.1f} {s.wait_share:9.0%}"
+            for s in self.steps
+        ]
         if self.stages:
             lines.append("tf.data stages by self time, ms per step:")
-            lines += [f"  {stage.name:<28} {stage.self_ms / n:8.1f}" + "  (asynchronous: waits for its upstream)"
-                      * stage.asynchronous for stage in self.stages[:5]]
+            lines += [
+                f"  {stage.name:<28} {stage.self_ms / n:8.1f}"
+                + "  (asynchronous: waits for its upstream)" * stage.asynchronous
+                for stage in self.stages[:5]
+            ]
         if self.python_ms:
             lines.append(f"Python called by tf.data: {self.python_ms / n:.1f} ms per step")
         return "\n".join([*lines, f"Verdict: {self.verdict}"])
@@ -213,8 +229,14 @@ class StepSummary:
         printer.text(str(self))
 
 
-def profile_fit(model: keras.Model, data: object, notebook: str, run: str,
-                callbacks: Iterable[keras.callbacks.Callback] = (), **fit_options) -> StepSummary:
+def profile_fit(
+    model: keras.Model,
+    data: object,
+    notebook: str,
+    run: str,
+    callbacks: Iterable[keras.callbacks.Callback] = (),
+    **fit_options,
+) -> StepSummary:
     """Train ``model`` on ``data`` for the traced steps and two more, and summarise the capture.
 
     The capture notebook 01 teaches, in one call: the trace goes to ``logs/<notebook>/<run>/``.
@@ -224,8 +246,15 @@ def profile_fit(model: keras.Model, data: object, notebook: str, run: str,
     """
     profiler = StepProfiler(notebook, run)
     data, epochs, steps_per_epoch = repeat_for(data, profiler.last + 2)
-    model.fit(data, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False,
-              callbacks=[*callbacks, profiler], verbose=0, **fit_options)
+    model.fit(
+        data,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        shuffle=False,
+        callbacks=[*callbacks, profiler],
+        verbose=0,
+        **fit_options,
+    )
     return summarize(profiler.logdir)
 
 
@@ -252,7 +281,11 @@ def repeat_for(data: object, steps: int) -> tuple[object, int, int]:
 
 
 def _batches(count: int) -> str:
-    return "an unknown number of batches" if count < 0 else f"{count} batch{'es' * (count != 1)} an epoch"
+    return (
+        "an unknown number of batches"
+        if count < 0
+        else f"{count} batch{'es' * (count != 1)} an epoch"
+    )
 
 
 def summarize(logdir: Path | str) -> StepSummary:
@@ -264,18 +297,28 @@ def summarize(logdir: Path | str) -> StepSummary:
         raise ValueError(f"{_run_name(logdir)}: the capture holds no training steps")
     # Only the steps' window counts, as milliseconds from its start.
     origin, end = markers[0].start, markers[-1].end
-    events = [e._replace(start=max(e.start, origin) - origin, end=min(e.end, end) - origin)
-              for e in events if e.start < end and e.end > origin]
+    events = [
+        e._replace(start=max(e.start, origin) - origin, end=min(e.end, end) - origin)
+        for e in events
+        if e.start < end and e.end > origin
+    ]
     waits = _union((e.start, e.end) for e in events if e.name in WAIT_EVENTS)
-    lanes = {"input pipeline": _union((e.start, e.end) for e in events if e.name.startswith(STAGE_PREFIX))}
+    lanes = {
+        "input pipeline": _union(
+            (e.start, e.end) for e in events if e.name.startswith(STAGE_PREFIX)
+        )
+    }
     if simulated := _union((e.start, e.end) for e in events if e.name == DEVICE_TRACE):
         lanes[DEVICE_TRACE] = simulated
     for device, streams in _device_streams(threads).items():
         lanes[device] = _union((e.start, e.end) for e in events if e.thread in streams)
     return StepSummary(
         run=_run_name(logdir),
-        steps=tuple(Step(int(e.args["step_num"]), e.start, e.end - e.start, clip(waits, e.start, e.end))
-                    for e in events if "step_num" in e.args),
+        steps=tuple(
+            Step(int(e.args["step_num"]), e.start, e.end - e.start, clip(waits, e.start, e.end))
+            for e in events
+            if "step_num" in e.args
+        ),
         stages=_stages([e for e in events if e.name.startswith(STAGE_PREFIX)]),
         python_ms=sum(e.end - e.start for e in events if e.name in PYTHON_OPS),
         lanes=lanes,
@@ -299,13 +342,21 @@ def _trace_events(logdir: Path) -> tuple[list[_Event], dict[tuple[int, int], tup
     for host, path in enumerate(sorted(captures[-1].glob("*.xplane.pb"))):
         for plane in xplane_pb2.XSpace.FromString(path.read_bytes()).planes:
             for line in plane.lines:
-                thread = (host * 1000 + plane.id, line.id)  # a process per plane and host, as xprof shows them
+                # a process per plane and host, as xprof shows them
+                thread = (host * 1000 + plane.id, line.id)
                 threads[thread] = (plane.name, line.display_name or line.name)
                 for event in line.events:
                     kind = plane.event_metadata[event.metadata_id]
                     start = line.timestamp_ns / 1e6 + event.offset_ps / 1e9
-                    events.append(_Event(kind.display_name or kind.name, thread, start, start + event.duration_ps / 1e9,
-                                         _stats(plane, [*kind.stats, *event.stats])))
+                    events.append(
+                        _Event(
+                            kind.display_name or kind.name,
+                            thread,
+                            start,
+                            start + event.duration_ps / 1e9,
+                            _stats(plane, [*kind.stats, *event.stats]),
+                        )
+                    )
     return sorted(events, key=lambda e: (e.start, -e.end)), threads
 
 
@@ -320,7 +371,9 @@ def _stats(plane: xplane_pb2.XPlane, stats: list[xplane_pb2.XStat]) -> dict[str,
     return values
 
 
-def _device_streams(threads: dict[tuple[int, int], tuple[str, str]]) -> dict[str, set[tuple[int, int]]]:
+def _device_streams(
+    threads: dict[tuple[int, int], tuple[str, str]],
+) -> dict[str, set[tuple[int, int]]]:
     """Accelerator lanes: each device's stream threads (its other lines are derived summaries)."""
     streams = defaultdict(set)
     for thread, (process, name) in threads.items():
@@ -348,9 +401,14 @@ def _stages(iterators: list[_Event]) -> tuple[Stage, ...]:
     for event in iterators:
         names[event.args.get("id")] = event.name
         threads[event.args.get("id")].add(event.thread)
-    asynchronous = {names[e.args["parent_id"]] for e in iterators
-                    if e.args.get("parent_id") in names and e.thread not in threads[e.args["parent_id"]]}
-    return tuple(Stage(name, ms, calls[name], name in asynchronous) for name, ms in self_ms.most_common())
+    asynchronous = {
+        names[e.args["parent_id"]]
+        for e in iterators
+        if e.args.get("parent_id") in names and e.thread not in threads[e.args["parent_id"]]
+    }
+    return tuple(
+        Stage(name, ms, calls[name], name in asynchronous) for name, ms in self_ms.most_common()
+    )
 
 
 def _union(intervals: Iterable[Interval]) -> tuple[Interval, ...]:

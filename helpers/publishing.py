@@ -7,6 +7,7 @@ them (``python -m helpers.course outputs`` refreshes them); tests/test_colab.py 
 On Colab or Kaggle the setup cell's ``start()`` then installs what the runtime lacks
 (``helpers.colab``).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,9 @@ def course_ref() -> str:
 def colab_url(notebook: str) -> str:
     """The address that opens ``notebooks/<notebook>`` in Colab, at the course's ref."""
     path = repository_url().removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{path}/blob/{course_ref()}/notebooks/{notebook}"
+    return (
+        f"https://colab.research.google.com/github/{path}/blob/{course_ref()}/notebooks/{notebook}"
+    )
 
 
 SETUP_CELL = """\
@@ -58,8 +61,10 @@ def setup_cell(notebook: str) -> str:
 
 def badge(notebook: str) -> str:
     """The "Open in Colab" badge of ``notebooks/<notebook>.ipynb``, for its first (markdown) cell."""
-    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-            f"({colab_url(notebook + '.ipynb')})")
+    return (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab_url(notebook + '.ipynb')})"
+    )
 
 
 def with_first_cells(markdown: str, code: str, notebook: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ course model), ``wait_share_accelerator`` (from the trace of ``helpers.accelerat
 step) and ``val_accuracy``. A second pipeline measured in the same notebook records them again
 with a suffix, named by ``pipeline_<suffix>``; ``pipeline_rows`` makes it a row of its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ import os
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from helpers.config import settings, shown
@@ -27,23 +28,49 @@ from helpers.config import settings, shown
 CONTEXT_COLUMNS = ("scale", "dataset", "image_size", "batch_size", "cpu_count", "tensorflow")
 # The comparison table: a pipeline row's keys, their headers and formats.
 PIPELINE_COLUMNS = {
-    "notebook": "notebook", "pipeline": "pipeline", "images_per_second": "images/s",
-    "percent_of_ceiling": "% of ceiling", "decode_ceiling": "ceiling images/s",
-    "first_epoch_seconds": "epoch 1 s", "later_epoch_seconds": "later epochs s",
-    "waiting_percent": "% waiting", "waiting_accelerator_percent": "% waiting, accelerator stand-in",
+    "notebook": "notebook",
+    "pipeline": "pipeline",
+    "images_per_second": "images/s",
+    "percent_of_ceiling": "% of ceiling",
+    "decode_ceiling": "ceiling images/s",
+    "first_epoch_seconds": "epoch 1 s",
+    "later_epoch_seconds": "later epochs s",
+    "waiting_percent": "% waiting",
+    "waiting_accelerator_percent": "% waiting, accelerator stand-in",
     "val_accuracy": "val accuracy",
-    "scale": "scale", "dataset": "dataset", "image_size": "px", "batch_size": "batch", "cpu_count": "cores",
+    "scale": "scale",
+    "dataset": "dataset",
+    "image_size": "px",
+    "batch_size": "batch",
+    "cpu_count": "cores",
     "tensorflow": "TF",
 }
-PIPELINE_FORMATS = {"images_per_second": "{:,.0f}", "percent_of_ceiling": "{:,.0f}", "decode_ceiling": "{:,.0f}",
-                    "first_epoch_seconds": "{:.1f}", "later_epoch_seconds": "{:.1f}", "waiting_percent": "{:.1f}",
-                    "waiting_accelerator_percent": "{:.1f}", "val_accuracy": "{:.2f}"}
+PIPELINE_FORMATS = {
+    "images_per_second": "{:,.0f}",
+    "percent_of_ceiling": "{:,.0f}",
+    "decode_ceiling": "{:,.0f}",
+    "first_epoch_seconds": "{:.1f}",
+    "later_epoch_seconds": "{:.1f}",
+    "waiting_percent": "{:.1f}",
+    "waiting_accelerator_percent": "{:.1f}",
+    "val_accuracy": "{:.2f}",
+}
 # A decoding pipeline reads at most 105 % of its decode ceiling (noise); twice it, it no longer decodes.
-CEILING_NOISE = 1.05  # a decoding pipeline this far past its decode ceiling is within the timing noise
+# a decoding pipeline this far past its decode ceiling is within the timing noise
+CEILING_NOISE = 1.05
 # The README's headline figures: the comparison's pipeline columns, from the same committed run.
-HEADLINE_COLUMNS = {key: PIPELINE_COLUMNS[key] for key in (
-    "notebook", "pipeline", "images_per_second", "percent_of_ceiling", "waiting_percent",
-    "waiting_accelerator_percent", "val_accuracy")}
+HEADLINE_COLUMNS = {
+    key: PIPELINE_COLUMNS[key]
+    for key in (
+        "notebook",
+        "pipeline",
+        "images_per_second",
+        "percent_of_ceiling",
+        "waiting_percent",
+        "waiting_accelerator_percent",
+        "val_accuracy",
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -61,25 +88,51 @@ class Lesson:
 
 
 LESSONS = (
-    Lesson("shuffling: validation accuracy, a class-sorted list through a small buffer, then a full shuffle",
-           "about ten points of accuracy", ("val_accuracy_sorted_small_buffer", "val_accuracy_full_shuffle"),
-           "{0:.2f} → {1:.2f}"),
-    Lesson("a per-image string-op label at TPU speed: share of the step waiting, string-op labels, then labels "
-           "from Python", "the label op took 73 % of the step", ("wait_share_string_labels", "wait_share_python_labels"),
-           "{0:.0%} → {1:.0%}"),
-    Lesson("EfficientNet's input scale: std of what the stem's normalisation hands the first convolution, "
-           "images in 0–255, then divided by 255", "it expects 0–255; dividing by 255 hurts",
-           ("stem_input_std_0_255", "stem_input_std_div255"), "{0:.2f} → {1:.3f}"),
-    Lesson("a fair baseline under `fit`: images/s, ImageDataGenerator with worker threads, then tf.data",
-           "tf.data 2.5×", ("images_per_second_idg_workers", "images_per_second_tf_data_fit"),
-           "{0:,.0f} → {1:,.0f} ({ratio:.1f}×)"),
-    Lesson("the same baseline (01), then tf.data from a warm cache (06)", "tf.data with a file cache 4.14×",
-           ("images_per_second_idg_workers", "images_per_second_cached_fit"), "{0:,.0f} → {1:,.0f} ({ratio:.1f}×)"),
-    Lesson("cache memory: peak resident MiB, a file cache, then an in-memory cache",
-           "an in-memory cache crashes past RAM; an 18 GB folder made a 90 GB cache file",
-           ("file_cache_peak_mib", "in_memory_cache_peak_mib"), "{0:,.0f} → {1:,.0f}"),
+    Lesson(
+        "shuffling: validation accuracy, a class-sorted list through a small buffer, then a full shuffle",
+        "about ten points of accuracy",
+        ("val_accuracy_sorted_small_buffer", "val_accuracy_full_shuffle"),
+        "{0:.2f} → {1:.2f}",
+    ),
+    Lesson(
+        "a per-image string-op label at TPU speed: share of the step waiting, string-op labels, then labels "
+        "from Python",
+        "the label op took 73 % of the step",
+        ("wait_share_string_labels", "wait_share_python_labels"),
+        "{0:.0%} → {1:.0%}",
+    ),
+    Lesson(
+        "EfficientNet's input scale: std of what the stem's normalisation hands the first convolution, "
+        "images in 0–255, then divided by 255",
+        "it expects 0–255; dividing by 255 hurts",
+        ("stem_input_std_0_255", "stem_input_std_div255"),
+        "{0:.2f} → {1:.3f}",
+    ),
+    Lesson(
+        "a fair baseline under `fit`: images/s, ImageDataGenerator with worker threads, then tf.data",
+        "tf.data 2.5×",
+        ("images_per_second_idg_workers", "images_per_second_tf_data_fit"),
+        "{0:,.0f} → {1:,.0f} ({ratio:.1f}×)",
+    ),
+    Lesson(
+        "the same baseline (01), then tf.data from a warm cache (06)",
+        "tf.data with a file cache 4.14×",
+        ("images_per_second_idg_workers", "images_per_second_cached_fit"),
+        "{0:,.0f} → {1:,.0f} ({ratio:.1f}×)",
+    ),
+    Lesson(
+        "cache memory: peak resident MiB, a file cache, then an in-memory cache",
+        "an in-memory cache crashes past RAM; an 18 GB folder made a 90 GB cache file",
+        ("file_cache_peak_mib", "in_memory_cache_peak_mib"),
+        "{0:,.0f} → {1:,.0f}",
+    ),
 )
-LESSON_COLUMNS = {"notebook": "notebook", "lesson": "lesson", "articles": "the articles", "measured": "measured here"}
+LESSON_COLUMNS = {
+    "notebook": "notebook",
+    "lesson": "lesson",
+    "articles": "the articles",
+    "measured": "measured here",
+}
 
 
 def result_path(notebook: str) -> Path:
@@ -103,7 +156,11 @@ class Recorded:
         tables = [comparison_table(self.rows, markdown=True)] if self.rows else []
         tables += [lesson_table(self.lessons)] if self.lessons else []
         saved = f"Recorded in `{shown(self.path)}`"
-        return "\n\n".join([f"{saved}; as the results notebook will show it:", *tables]) if tables else saved
+        return (
+            "\n\n".join([f"{saved}; as the results notebook will show it:", *tables])
+            if tables
+            else saved
+        )
 
 
 def record(notebook: str, **numbers: float) -> Recorded:
@@ -124,9 +181,15 @@ def measurement_context() -> dict:
     import tensorflow as tf  # here, not at the top: reading results needs no TensorFlow
 
     run = settings()
-    return {"scale": run.scale.name, "dataset": run.dataset, "image_size": run.scale.image_size,
-            "batch_size": run.scale.batch_size, "cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
-            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "scale": run.scale.name,
+        "dataset": run.dataset,
+        "image_size": run.scale.image_size,
+        "batch_size": run.scale.batch_size,
+        "cpu_count": os.cpu_count(),
+        "tensorflow": tf.__version__,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def load_results(results_dir: Path | str | None = None) -> dict[str, dict]:
@@ -137,12 +200,19 @@ def load_results(results_dir: Path | str | None = None) -> dict[str, dict]:
 
 def missing_results(expected: Iterable[str], results: Mapping[str, dict]) -> list[str]:
     """One line for each expected notebook without results, naming the notebook to run."""
-    return [f"No results for {name} ({shown(result_path(name))}): run notebooks/{name}.ipynb"
-            for name in expected if name not in results]
+    return [
+        f"No results for {name} ({shown(result_path(name))}): run notebooks/{name}.ipynb"
+        for name in expected
+        if name not in results
+    ]
 
 
-def format_table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = None,
-                 formats: Mapping[str, str] | None = None, markdown: bool = False) -> str:
+def format_table(
+    rows: Sequence[Mapping],
+    headers: Mapping[str, str] | None = None,
+    formats: Mapping[str, str] | None = None,
+    markdown: bool = False,
+) -> str:
     """Rows as an aligned text table, or a Markdown one: text left, numbers right, absent values as '-'.
 
     ``headers`` chooses the columns and names them (default: every key, as it is); ``formats``
@@ -150,15 +220,24 @@ def format_table(rows: Sequence[Mapping], headers: Mapping[str, str] | None = No
     """
     headers = headers or {key: key for row in rows for key in row}
     formats = formats or {}
-    lines = [list(headers.values()), *([_cell(row.get(key), formats.get(key)) for key in headers] for row in rows)]
-    numeric = [all(isinstance(row.get(key), (int, float, type(None))) for row in rows) for key in headers]
+    lines = [
+        list(headers.values()),
+        *([_cell(row.get(key), formats.get(key)) for key in headers] for row in rows),
+    ]
+    numeric = [
+        all(isinstance(row.get(key), (int, float, type(None))) for row in rows) for key in headers
+    ]
     if markdown:
         rule = ["---:" if right else ":---" for right in numeric]
         return "\n".join("| " + " | ".join(line) + " |" for line in [lines[0], rule, *lines[1:]])
     widths = [max(map(len, column)) for column in zip(*lines)]
-    return "\n".join("  ".join(cell.rjust(width) if right else cell.ljust(width)
-                               for cell, width, right in zip(line, widths, numeric)).rstrip()
-                     for line in lines)
+    return "\n".join(
+        "  ".join(
+            cell.rjust(width) if right else cell.ljust(width)
+            for cell, width, right in zip(line, widths, numeric)
+        ).rstrip()
+        for line in lines
+    )
 
 
 def _cell(value: object, fmt: str | None = None) -> str:
@@ -180,26 +259,37 @@ def pipeline_rows(results: Mapping[str, dict]) -> list[dict]:
     Suffixed numbers of no named pipeline (``images_per_second_augmented``: the same pipeline
     doing more work per image) make no row. Results without a ``pipeline`` (notebook 00) make none.
     """
-    return [_pipeline_row(name, result, key.removeprefix("pipeline"))
-            for name, result in results.items()
-            for key in result["numbers"] if key == "pipeline" or key.startswith("pipeline_")]
+    return [
+        _pipeline_row(name, result, key.removeprefix("pipeline"))
+        for name, result in results.items()
+        for key in result["numbers"]
+        if key == "pipeline" or key.startswith("pipeline_")
+    ]
 
 
 def _pipeline_row(notebook: str, result: Mapping, suffix: str) -> dict:
     number = result["numbers"].get
     epochs = number("epoch_seconds" + suffix) or []
-    wait_share, wait_share_accelerator = number("wait_share" + suffix), number("wait_share_accelerator" + suffix)
-    return {"notebook": notebook, "pipeline": number("pipeline" + suffix),
-            "images_per_second": number("images_per_second" + suffix),
-            "percent_of_ceiling": number("percent_of_ceiling" + suffix),
-            "decode_ceiling": number("decode_ceiling" + suffix, number("decode_ceiling")),
-            "first_epoch_seconds": epochs[0] if epochs else None,
-            "later_epoch_seconds": statistics.median(epochs[1:]) if len(epochs) > 1 else None,
-            "waiting_percent": None if wait_share is None else 100 * wait_share,
-            "waiting_accelerator_percent": None if wait_share_accelerator is None else 100 * wait_share_accelerator,
-            "val_accuracy": number("val_accuracy" + suffix),
-            "decodes": number("decodes" + suffix, True),
-            **{column: result["context"].get(column) for column in CONTEXT_COLUMNS}}
+    wait_share, wait_share_accelerator = (
+        number("wait_share" + suffix),
+        number("wait_share_accelerator" + suffix),
+    )
+    return {
+        "notebook": notebook,
+        "pipeline": number("pipeline" + suffix),
+        "images_per_second": number("images_per_second" + suffix),
+        "percent_of_ceiling": number("percent_of_ceiling" + suffix),
+        "decode_ceiling": number("decode_ceiling" + suffix, number("decode_ceiling")),
+        "first_epoch_seconds": epochs[0] if epochs else None,
+        "later_epoch_seconds": statistics.median(epochs[1:]) if len(epochs) > 1 else None,
+        "waiting_percent": None if wait_share is None else 100 * wait_share,
+        "waiting_accelerator_percent": None
+        if wait_share_accelerator is None
+        else 100 * wait_share_accelerator,
+        "val_accuracy": number("val_accuracy" + suffix),
+        "decodes": number("decodes" + suffix, True),
+        **{column: result["context"].get(column) for column in CONTEXT_COLUMNS},
+    }
 
 
 def comparison_table(rows: Sequence[Mapping], markdown: bool = False) -> str:
@@ -218,13 +308,24 @@ def lesson_rows(results: Mapping[str, dict]) -> list[dict]:
     """A row for each of ``LESSONS`` whose two numbers were both recorded, in course order."""
     rows = []
     for lesson in LESSONS:
-        found = {name: (notebook, result["numbers"][name]) for notebook, result in results.items()
-                 for name in lesson.measured if name in result["numbers"]}
+        found = {
+            name: (notebook, result["numbers"][name])
+            for notebook, result in results.items()
+            for name in lesson.measured
+            if name in result["numbers"]
+        }
         if len(found) == len(lesson.measured):
             first, second = (found[name][1] for name in lesson.measured)
-            rows.append({"notebook": max(notebook for notebook, _ in found.values()), "lesson": lesson.name,
-                         "articles": lesson.articles,
-                         "measured": lesson.shown.format(first, second, ratio=second / first if first else 0)})
+            rows.append(
+                {
+                    "notebook": max(notebook for notebook, _ in found.values()),
+                    "lesson": lesson.name,
+                    "articles": lesson.articles,
+                    "measured": lesson.shown.format(
+                        first, second, ratio=second / first if first else 0
+                    ),
+                }
+            )
     return sorted(rows, key=lambda row: row["notebook"])
 
 
@@ -237,7 +338,11 @@ def markdown_rows(text: str) -> list[dict[str, str]]:
     """The rows of every Markdown table in ``text``, each as {header: cell}."""
     rows, headers = [], None
     for line in text.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("|") else None
+        cells = (
+            [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if line.startswith("|")
+            else None
+        )
         if cells is None:
             headers = None
         elif headers is None:
@@ -255,15 +360,24 @@ def context_differences(rows: Sequence[Mapping]) -> list[str]:
         for row in rows:
             notebooks_by_value.setdefault(row.get(column), {})[row["notebook"][:2]] = None
         if len(notebooks_by_value) > 1:
-            lines.append(f"{PIPELINE_COLUMNS[column]} differs: " + "; ".join(
-                f"{value} in {', '.join(notebooks)}" for value, notebooks in notebooks_by_value.items()))
+            lines.append(
+                f"{PIPELINE_COLUMNS[column]} differs: "
+                + "; ".join(
+                    f"{value} in {', '.join(notebooks)}"
+                    for value, notebooks in notebooks_by_value.items()
+                )
+            )
     return lines
 
 
 def decode_ceilings(rows: Sequence[Mapping]) -> list[float]:
     """The decode ceilings measured beside the rows, each measurement once (a notebook's rows share theirs)."""
-    return [ceiling for _, ceiling in dict.fromkeys((row["notebook"], row["decode_ceiling"]) for row in rows
-                                                     if row.get("decode_ceiling"))]
+    return [
+        ceiling
+        for _, ceiling in dict.fromkeys(
+            (row["notebook"], row["decode_ceiling"]) for row in rows if row.get("decode_ceiling")
+        )
+    ]
 
 
 def ceiling_multiple(row: Mapping) -> float | None:
@@ -285,4 +399,3 @@ def extremes(rows: Sequence[Mapping], column: str) -> tuple[Mapping | None, Mapp
     """The rows with the lowest and the highest value in ``column``; ``(None, None)`` if no row has one."""
     have = sorted((row for row in rows if row.get(column) is not None), key=lambda row: row[column])
     return (have[0], have[-1]) if have else (None, None)
-

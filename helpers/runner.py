@@ -7,6 +7,7 @@ address (``write_first_cells``): what is committed and what nbval compares again
 their own. Saved notebooks keep what a reader sees and nothing that changes on every run:
 progress bars collapse to their last state, execution timestamps are dropped.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,9 +27,13 @@ from helpers.config import QUICK_ENV, ROOT, shown
 
 README = ROOT / "README.md"
 # The README's blocks of measured figures, rewritten by ``outputs`` from the same results as notebook 10.
-HEADLINES_START, HEADLINES_END = "<!-- headline figures: start -->", "<!-- headline figures: end -->"
+HEADLINES_START, HEADLINES_END = (
+    "<!-- headline figures: start -->",
+    "<!-- headline figures: end -->",
+)
 LESSONS_START, LESSONS_END = "<!-- lessons measured: start -->", "<!-- lessons measured: end -->"
-QUICK_CELL_TIMEOUT = 900  # seconds: a quick-mode cell stays far below it; full-scale training may take hours
+# seconds: a quick-mode cell stays far below it; full-scale training may take hours
+QUICK_CELL_TIMEOUT = 900
 
 
 def refresh_outputs(notebooks: list[Path]) -> int:
@@ -45,12 +50,24 @@ def refresh_outputs(notebooks: list[Path]) -> int:
         notebooks.append(results_notebook)
     for path in notebooks:
         write_first_cells(path)
-    failed = execute_notebooks(notebooks, {**os.environ, **QUICK_ENV}, QUICK_CELL_TIMEOUT, save_as=lambda path: path,
-                               save_failed_as=lambda path: ROOT / "runs" / "failed" / path.name)
+    failed = execute_notebooks(
+        notebooks,
+        {**os.environ, **QUICK_ENV},
+        QUICK_CELL_TIMEOUT,
+        save_as=lambda path: path,
+        save_failed_as=lambda path: ROOT / "runs" / "failed" / path.name,
+    )
     if not failed:
         found = results.load_results()
-        write_block(README, HEADLINES_START, HEADLINES_END, results.headline_table(results.pipeline_rows(found)))
-        write_block(README, LESSONS_START, LESSONS_END, results.lesson_table(results.lesson_rows(found)))
+        write_block(
+            README,
+            HEADLINES_START,
+            HEADLINES_END,
+            results.headline_table(results.pipeline_rows(found)),
+        )
+        write_block(
+            README, LESSONS_START, LESSONS_END, results.lesson_table(results.lesson_rows(found))
+        )
     return failed
 
 
@@ -61,21 +78,37 @@ def write_block(readme: Path, start_marker: str, end_marker: str, table: str) ->
     readme.write_text(f"{text[:start]}\n{table}\n{text[end:]}")
 
 
-def run_course(notebooks: list[Path], scale: str = "quick", dataset: str = "embedded", out: Path | None = None) -> int:
+def run_course(
+    notebooks: list[Path], scale: str = "quick", dataset: str = "embedded", out: Path | None = None
+) -> int:
     """Execute the course (or the notebooks named) into ``out``, then print the results table.
 
     The executed copies, ``results/`` and ``logs/`` (the traces) go to ``out``, default
     ``runs/<scale>-<dataset>-<time>/``; the committed notebooks are left as they are.
     """
-    if Path(dataset).expanduser().is_dir():  # the kernels run in notebooks/: make a folder's path absolute
+    # the kernels run in notebooks/: make a folder's path absolute
+    if Path(dataset).expanduser().is_dir():
         dataset = str(Path(dataset).expanduser().resolve())
-    out = (out or ROOT / "runs" / f"{scale}-{_slug(dataset)}-{datetime.now():%Y%m%d-%H%M%S}").resolve()
+    out = (
+        out or ROOT / "runs" / f"{scale}-{_slug(dataset)}-{datetime.now():%Y%m%d-%H%M%S}"
+    ).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **QUICK_ENV, "COURSE_SCALE": scale, "COURSE_DATASET": dataset,
-           "COURSE_RESULTS_DIR": str(out / "results"), "COURSE_LOGS_DIR": str(out / "logs")}
+    env = {
+        **os.environ,
+        **QUICK_ENV,
+        "COURSE_SCALE": scale,
+        "COURSE_DATASET": dataset,
+        "COURSE_RESULTS_DIR": str(out / "results"),
+        "COURSE_LOGS_DIR": str(out / "logs"),
+    }
     print(f"Running the course at {scale} scale on {dataset} into {shown(out)}", flush=True)
-    failed = execute_notebooks(notebooks or course_notebooks(), env, QUICK_CELL_TIMEOUT if scale == "quick" else None,
-                               save_as=lambda path: out / path.name, kernel_log=out / "kernel.log")
+    failed = execute_notebooks(
+        notebooks or course_notebooks(),
+        env,
+        QUICK_CELL_TIMEOUT if scale == "quick" else None,
+        save_as=lambda path: out / path.name,
+        kernel_log=out / "kernel.log",
+    )
     print(f"\nResults in {shown(out / 'results')}:")
     print(results.comparison_table(results.pipeline_rows(results.load_results(out / "results"))))
     return failed
@@ -99,9 +132,14 @@ def course_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebooks(notebooks: list[Path], env: dict[str, str], cell_timeout: int | None,
-                      save_as: Callable[[Path], Path], save_failed_as: Callable[[Path], Path] | None = None,
-                      kernel_log: Path | None = None) -> int:
+def execute_notebooks(
+    notebooks: list[Path],
+    env: dict[str, str],
+    cell_timeout: int | None,
+    save_as: Callable[[Path], Path],
+    save_failed_as: Callable[[Path], Path] | None = None,
+    kernel_log: Path | None = None,
+) -> int:
     """Execute notebooks in order, each top to bottom in a fresh kernel; stop at the first that fails.
 
     ``env`` is the kernels' environment; a cell running past ``cell_timeout`` seconds (None: no
@@ -117,10 +155,16 @@ def execute_notebooks(notebooks: list[Path], env: dict[str, str], cell_timeout: 
         saved = (save_failed_as or save_as)(path) if failure else save_as(path)
         saved.parent.mkdir(parents=True, exist_ok=True)
         _write(notebook, saved)
-        print(f"{'failed after' if failure else 'done in'} {time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"{'failed after' if failure else 'done in'} {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
         if failure:
-            print(f"\n{path.name} stopped {failure}\nThe executed copy, traceback included, is in {shown(saved)}"
-                  + (f"; the kernel's own log is {shown(kernel_log)}" if kernel_log else ""), file=sys.stderr)
+            print(
+                f"\n{path.name} stopped {failure}\nThe executed copy, traceback included, is in {shown(saved)}"
+                + (f"; the kernel's own log is {shown(kernel_log)}" if kernel_log else ""),
+                file=sys.stderr,
+            )
             return 1
     return 0
 
@@ -133,14 +177,18 @@ def _execute(path: Path, env: dict[str, str], cell_timeout: int | None, kernel_l
             cell.outputs, cell.execution_count = [], None
     running = {}
     client = nbclient.NotebookClient(
-        notebook, timeout=cell_timeout, resources={"metadata": {"path": str(path.parent)}},
-        on_cell_execute=lambda cell, cell_index: running.update(cell=cell, index=cell_index))
+        notebook,
+        timeout=cell_timeout,
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_execute=lambda cell, cell_index: running.update(cell=cell, index=cell_index),
+    )
     with open(kernel_log, "a") if kernel_log else contextlib.nullcontext() as log:
         if log:
             print(f"--- {path.name}", file=log, flush=True)
         try:
             client.execute(env=env, stdout=log, stderr=log)
-        except Exception as error:  # a cell's exception, a timeout, a dead kernel: say where and why
+        # a cell's exception, a timeout, a dead kernel: say where and why
+        except Exception as error:
             return notebook, _where_and_why(running, len(notebook.cells), error)
     return notebook, None
 
@@ -150,18 +198,27 @@ def _where_and_why(running: dict, cells: int, error: Exception) -> str:
     if not running:
         return f"before its first cell: {type(error).__name__}: {error}"
     cell = running["cell"]
-    first_line = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
+    first_line = next(
+        (line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), ""
+    )
     ename, evalue = getattr(error, "ename", None), getattr(error, "evalue", None)
-    last_line = f"{ename}: {evalue}" if ename else f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
-    return (f"in cell [{cell.execution_count or '*'}] (cell {running['index'] + 1} of {cells}), which starts:\n"
-            f"    {first_line}\n  {last_line}")
+    last_line = (
+        f"{ename}: {evalue}"
+        if ename
+        else f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
+    )
+    return (
+        f"in cell [{cell.execution_count or '*'}] (cell {running['index'] + 1} of {cells}), which starts:\n"
+        f"    {first_line}\n  {last_line}"
+    )
 
 
 def _write(notebook, path: Path) -> None:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs = _as_displayed(cell.outputs)
-            cell.metadata.pop("execution", None)  # timestamps: they would change every cell on every run
+            # timestamps: they would change every cell on every run
+            cell.metadata.pop("execution", None)
     nbformat.write(notebook, path)
 
 
@@ -174,8 +231,12 @@ def _as_displayed(outputs: list) -> list:
     """Stream outputs as a reader sees them: progress-bar redraws collapsed to their last state."""
     tidy = []
     for output in outputs:
-        if output.output_type == "stream" and tidy and tidy[-1].output_type == "stream" \
-                and tidy[-1].name == output.name:
+        if (
+            output.output_type == "stream"
+            and tidy
+            and tidy[-1].output_type == "stream"
+            and tidy[-1].name == output.name
+        ):
             tidy[-1].text += output.text
         else:
             tidy.append(output)

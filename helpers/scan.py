@@ -6,6 +6,7 @@ decoder the course's pipelines use. Files that will not decode are listed with t
 reason; files a pipeline never looks at (``.DS_Store``, ``Thumbs.db``, notes) are
 listed as ignored; everything else is good and usable.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,14 @@ _EXTENSIONS_OF = {"JPEG": {".jpg", ".jpeg"}, "PNG": {".png"}, "GIF": {".gif"}, "
 # different classes; notebook 08 fills one validation batch on eight devices from a fifth of the
 # folder, which takes forty images.
 MIN_IMAGES_PER_CLASS, MIN_CLASSES, MIN_IMAGES = 5, 2, 40
-_MODE_NOTES = {"CMYK": "CMYK", "L": "grayscale", "LA": "grayscale", "RGBA": "alpha channel",
-               "P": "palette", "I;16": "16-bit"}
+_MODE_NOTES = {
+    "CMYK": "CMYK",
+    "L": "grayscale",
+    "LA": "grayscale",
+    "RGBA": "alpha channel",
+    "P": "palette",
+    "I;16": "16-bit",
+}
 
 
 @dataclass(frozen=True)
@@ -81,14 +88,17 @@ class ScanReport:
                 bad = sum(f.label == name for f in self.bad)
                 raise UnusableFolder(
                     f"{shown(self.root / name)} holds {count} good image{'s' * (count > 1)}"
-                    + (f" ({bad} more will not decode)" if bad else "") + f": every class needs at least "
+                    + (f" ({bad} more will not decode)" if bad else "")
+                    + f": every class needs at least "
                     f"{MIN_IMAGES_PER_CLASS}, so that the fifth of it kept for validation holds one. Add "
-                    "images to it, or move it out of the folder.")
+                    "images to it, or move it out of the folder."
+                )
         if len(counts) < MIN_CLASSES or len(self.good) < MIN_IMAGES:
             raise UnusableFolder(
                 f"{shown(self.root)} holds {len(self.good)} good images in {len(counts)} classes: the course "
                 f"needs at least {MIN_IMAGES} in {MIN_CLASSES} classes (notebook 05 pairs two classes, and "
-                "notebook 08 validates a batch on eight devices from a fifth of them). Add images or classes.")
+                "notebook 08 validates a batch on eight devices from a fifth of them). Add images or classes."
+            )
 
     def usable_root(self) -> Path:
         """A folder a stock loader can read without meeting a file that will not decode.
@@ -104,24 +114,37 @@ class ScanReport:
         for name in self.classes:
             (view / name).mkdir(parents=True)
         for image in self.good:
-            link = view / image.label / image.path.relative_to(self.root / image.label).as_posix().replace("/", "_")
+            link = (
+                view
+                / image.label
+                / image.path.relative_to(self.root / image.label).as_posix().replace("/", "_")
+            )
             try:
                 link.symlink_to(image.path.resolve())
             except OSError:  # no symlinks here (Windows without the privilege): copy instead
                 shutil.copyfile(image.path, link)
         skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(self.skipped().items()))
-        print(f"{len(self.bad)} files will not decode ({skipped}): stock loaders read {shown(view)}, "
-              f"a view of the {len(self.good)} good images")
+        print(
+            f"{len(self.bad)} files will not decode ({skipped}): stock loaders read {shown(view)}, "
+            f"a view of the {len(self.good)} good images"
+        )
         return view
 
     def __str__(self) -> str:
-        lines = [f"{shown(self.root)}: {len(self.good)} good images in {len(self.classes)} classes, "
-                 f"{len(self.bad)} will not decode, {len(self.ignored)} other files ignored"]
+        lines = [
+            f"{shown(self.root)}: {len(self.good)} good images in {len(self.classes)} classes, "
+            f"{len(self.bad)} will not decode, {len(self.ignored)} other files ignored"
+        ]
         lines += [f"  {name:<20} {count:>6}" for name, count in self.per_class().items()]
         notes = Counter(note for f in self.good for note in f.notes)
         if notes:
-            lines.append("  decodes, but worth knowing: " + ", ".join(f"{n} {k}" for k, n in sorted(notes.items())))
-        lines += [f"  skipped {f.path.relative_to(self.root).as_posix()}: {f.problem}" for f in self.bad]
+            lines.append(
+                "  decodes, but worth knowing: "
+                + ", ".join(f"{n} {k}" for k, n in sorted(notes.items()))
+            )
+        lines += [
+            f"  skipped {f.path.relative_to(self.root).as_posix()}: {f.problem}" for f in self.bad
+        ]
         lines += [f"  ignored {p.relative_to(self.root).as_posix()}" for p in self.ignored]
         return "\n".join(lines)
 
@@ -138,12 +161,19 @@ def scan_folder(root: Path | str, progress: bool = True) -> ScanReport:
     root = Path(root)
     classes = class_names(root)
     report = ScanReport(root, classes)
-    files = [(path, name) for name in classes for path in sorted((root / name).rglob("*")) if path.is_file()]
+    files = [
+        (path, name)
+        for name in classes
+        for path in sorted((root / name).rglob("*"))
+        if path.is_file()
+    ]
     candidates = [(path, name) for path, name in files if path.suffix.lower() in IMAGE_EXTENSIONS]
     report.ignored = [path for path, name in files if path.suffix.lower() not in IMAGE_EXTENSIONS]
     with ThreadPoolExecutor() as pool:  # TensorFlow's decode releases the GIL
         checked = pool.map(lambda item: inspect_file(*item), candidates)
-        for image in tqdm(checked, total=len(candidates), desc="scan", unit="file", disable=not progress):
+        for image in tqdm(
+            checked, total=len(candidates), desc="scan", unit="file", disable=not progress
+        ):
             (report.bad if image.problem else report.good).append(image)
     return report
 
@@ -159,8 +189,12 @@ def inspect_file(path: Path, label: str) -> ImageFile:
     try:
         tf.io.decode_image(data, channels=3, expand_animations=False)
     except tf.errors.InvalidArgumentError as error:
-        kind = f"corrupt or truncated {header['format']}" if header.get("format") else "not an image"
-        return ImageFile(path, label, len(data), problem=f"{kind}: {tf_error_message(error)}", **header)
+        kind = (
+            f"corrupt or truncated {header['format']}" if header.get("format") else "not an image"
+        )
+        return ImageFile(
+            path, label, len(data), problem=f"{kind}: {tf_error_message(error)}", **header
+        )
     return ImageFile(path, label, len(data), **header)
 
 
@@ -174,7 +208,12 @@ def _header(path: Path) -> dict:
                 notes.append(_MODE_NOTES[image.mode])
             if getattr(image, "n_frames", 1) > 1:
                 notes.append("animated (first frame used)")
-            return {"format": image.format, "width": image.width, "height": image.height, "notes": tuple(notes)}
+            return {
+                "format": image.format,
+                "width": image.width,
+                "height": image.height,
+                "notes": tuple(notes),
+            }
     except OSError:  # Pillow does not recognise it; the decode will say more
         return {}
 

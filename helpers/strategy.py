@@ -22,6 +22,7 @@ How TensorFlow reaches a TPU depends on where the TPU sits:
 Either way ``initialize_tpu_system`` runs once per process, before the TPU computes anything;
 it is where a TPU that cannot start fails, and it fails fast.
 """
+
 from __future__ import annotations
 
 import glob
@@ -35,13 +36,15 @@ import tensorflow as tf
 TPU_VM = "local"  # TPUClusterResolver's name for a TPU attached to this machine
 # Where a TPU node is named; TPUClusterResolver() reads them itself.
 TPU_NODE_VARIABLES = ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS", "TPU_CONFIG")
-COLAB_TPU_NODE_VARIABLE = "COLAB_TPU_ADDR"  # host:port of the TPU node behind Colab's former TPU runtime
+# host:port of the TPU node behind Colab's former TPU runtime
+COLAB_TPU_NODE_VARIABLE = "COLAB_TPU_ADDR"
 # How a TPU that does not start shows: none found (NotFoundError), none named (ValueError), unreachable
 # (OSError...), no TPU kernels in this TensorFlow (NotFoundError: "No OpKernel was registered ...").
 NO_TPU_ERRORS = (ValueError, RuntimeError, OSError, tf.errors.OpError)
 # What announces a TPU: TPU VMs and GKE set TPU_ACCELERATOR_TYPE; a TPU node is named by the variables above.
 TPU_VARIABLES = ("TPU_ACCELERATOR_TYPE", *TPU_NODE_VARIABLES, COLAB_TPU_NODE_VARIABLE)
-TPU_DEVICE_FILES = ("/dev/accel*",)  # a TPU VM's chips; where they show otherwise, libtpu is installed
+# a TPU VM's chips; where they show otherwise, libtpu is installed
+TPU_DEVICE_FILES = ("/dev/accel*",)
 LIBTPU = "libtpu"  # the TPU runtime library's Python package, which JAX and tensorflow-tpu load
 
 
@@ -49,9 +52,11 @@ class TPUNotStarted(RuntimeError):
     """The environment announces a TPU, and it did not start: training on the CPU instead would be silent."""
 
     def __init__(self, announced: Sequence[str], reason: str) -> None:
-        super().__init__(f"A TPU is announced ({'; '.join(announced)}) but did not start: {reason}. "
-                         "Free it (is another process holding it?) or install what it needs; "
-                         "this notebook does not train on the CPU in its place.")
+        super().__init__(
+            f"A TPU is announced ({'; '.join(announced)}) but did not start: {reason}. "
+            "Free it (is another process holding it?) or install what it needs; "
+            "this notebook does not train on the CPU in its place."
+        )
 
 
 @dataclass(frozen=True)
@@ -65,15 +70,24 @@ class StrategyInfo:
 
     def __str__(self) -> str:
         replicas = f"{self.replicas} replica" + "s" * (self.replicas != 1)
-        return "\n".join([f"{self.kind} strategy: {replicas} on {', '.join(self.devices)}",
-                          *(f"  passed over: {reason}" for reason in self.passed_over)])
+        return "\n".join(
+            [
+                f"{self.kind} strategy: {replicas} on {', '.join(self.devices)}",
+                *(f"  passed over: {reason}" for reason in self.passed_over),
+            ]
+        )
 
 
-def tpu_announced(environ: Mapping[str, str] = os.environ, device_files: Sequence[str] = TPU_DEVICE_FILES,
-                  installed: Callable[[str], object] = importlib.util.find_spec) -> list[str]:
+def tpu_announced(
+    environ: Mapping[str, str] = os.environ,
+    device_files: Sequence[str] = TPU_DEVICE_FILES,
+    installed: Callable[[str], object] = importlib.util.find_spec,
+) -> list[str]:
     """What says a TPU is here: TPU variables set, TPU device files, libtpu installed; [] when nothing does."""
     signs = [f"{name} is set" for name in TPU_VARIABLES if environ.get(name)]
-    signs += [f"{path} exists" for pattern in device_files for path in sorted(glob.glob(pattern))[:1]]
+    signs += [
+        f"{path} exists" for pattern in device_files for path in sorted(glob.glob(pattern))[:1]
+    ]
     return signs + ([f"{LIBTPU} is installed"] if installed(LIBTPU) else [])
 
 
@@ -88,10 +102,12 @@ def jax_devices(announced: Sequence[str] | None = None) -> list:
 
     announced = tpu_announced() if announced is None else announced
     if not announced:
-        return jax.devices()  # no TPU here: the CPU (its simulated devices, if XLA_FLAGS asks for some)
+        # no TPU here: the CPU (its simulated devices, if XLA_FLAGS asks for some)
+        return jax.devices()
     try:
         return jax.devices("tpu")
-    except RuntimeError as error:  # "Unknown backend tpu", "Backend 'tpu' failed to initialize: ..."
+    # "Unknown backend tpu", "Backend 'tpu' failed to initialize: ..."
+    except RuntimeError as error:
         raise TPUNotStarted(announced, first_sentence(error)) from error
 
 
@@ -125,10 +141,12 @@ def gpu_names() -> list[str]:
     return [device.name for device in tf.config.list_logical_devices("GPU")]
 
 
-def detect_strategy(connect: Callable[[str | None], object] = connect_tpu,
-                    gpus: Callable[[], Sequence[str]] = gpu_names,
-                    environ: Mapping[str, str] = os.environ,
-                    announced: Sequence[str] | None = None) -> tuple[tf.distribute.Strategy, StrategyInfo]:
+def detect_strategy(
+    connect: Callable[[str | None], object] = connect_tpu,
+    gpus: Callable[[], Sequence[str]] = gpu_names,
+    environ: Mapping[str, str] = os.environ,
+    announced: Sequence[str] | None = None,
+) -> tuple[tf.distribute.Strategy, StrategyInfo]:
     """``TPUStrategy`` when a TPU is announced, else ``MirroredStrategy`` over the GPUs, else the default.
 
     Notebook 08 shows it (the TensorFlow road). A TPU announced (``announced``, default
@@ -168,10 +186,14 @@ def describe(strategy: tf.distribute.Strategy, passed_over: Sequence[str] = ()) 
     """What ``strategy`` runs on: TPU, GPU or CPU, its replicas and devices; ``passed_over`` says why not faster."""
     try:
         devices = list(strategy.extended.worker_devices)
-    except RuntimeError:  # the default strategy has no worker devices: it runs where TensorFlow places ops
+    # the default strategy has no worker devices: it runs where TensorFlow places ops
+    except RuntimeError:
         devices = [device.name for device in tf.config.list_logical_devices("CPU")]
-    short = tuple(name.rsplit("device:", 1)[-1] for name in devices)  # "/job:.../device:TPU:0" -> "TPU:0"
-    kind = next((kind for kind in ("TPU", "GPU") if any(name.startswith(kind) for name in short)), "CPU")
+    # "/job:.../device:TPU:0" -> "TPU:0"
+    short = tuple(name.rsplit("device:", 1)[-1] for name in devices)
+    kind = next(
+        (kind for kind in ("TPU", "GPU") if any(name.startswith(kind) for name in short)), "CPU"
+    )
     return StrategyInfo(kind, strategy.num_replicas_in_sync, short, tuple(passed_over))
 
 

@@ -13,6 +13,7 @@ Two flavours: the original encoded bytes (``image_size=None``), or images decode
 resized to the training size and re-encoded as JPEG, so that reading them later costs
 a small decode and no resize.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,7 +39,8 @@ from helpers.scan import tf_error_message
 FEATURES = {
     "image": tf.io.FixedLenFeature([], tf.string),  # encoded image: JPEG, or whatever the file held
     "label": tf.io.FixedLenFeature([], tf.int64),
-    "source": tf.io.FixedLenFeature([], tf.string),  # the file it came from, relative to the dataset root
+    # the file it came from, relative to the dataset root
+    "source": tf.io.FixedLenFeature([], tf.string),
 }
 # The shard rule, after TensorFlow's TFRecord guide: at least 10 times as many files as there will
 # be hosts reading them (MIN_SHARDS: one host), each at least 10 MB and ideally 100 MB or more, so
@@ -62,7 +64,8 @@ class Manifest:
     shards: dict[str, int]  # shard file name -> records
     per_class: dict[str, int]
     shard_bytes: int  # total size of the shards on disk
-    fingerprint: str  # of the source list and the settings, to tell a stale folder from a current one
+    # of the source list and the settings, to tell a stale folder from a current one
+    fingerprint: str
 
     @property
     def records(self) -> int:
@@ -73,21 +76,35 @@ class Manifest:
         return [tf.io.gfile.join(str(folder), name) for name in self.shards]
 
     def __str__(self) -> str:
-        return (f"{self.split}: {self.records:,} records in {len(self.shards)} shards, "
-                f"{self.shard_bytes / 2**20:,.1f} MiB ({self.flavour})")
+        return (
+            f"{self.split}: {self.records:,} records in {len(self.shards)} shards, "
+            f"{self.shard_bytes / 2**20:,.1f} MiB ({self.flavour})"
+        )
 
 
-def shard_count(total_bytes: int, records: int, target_bytes: int = TARGET_SHARD_BYTES,
-                min_shards: int = MIN_SHARDS) -> int:
+def shard_count(
+    total_bytes: int,
+    records: int,
+    target_bytes: int = TARGET_SHARD_BYTES,
+    min_shards: int = MIN_SHARDS,
+) -> int:
     """How many shards for ``total_bytes`` of records: about ``target_bytes`` each, at least ``min_shards``,
     never more than there are records."""
     return max(1, min(records, max(min_shards, math.ceil(total_bytes / target_bytes))))
 
 
-def write_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Sequence[int],
-                    classes: Sequence[str], root: Path | str, image_size: int | None = None,
-                    split: str = "train", target_shard_bytes: int = TARGET_SHARD_BYTES,
-                    min_shards: int = MIN_SHARDS, progress: bool = True) -> Manifest:
+def write_tfrecords(
+    folder: Path | str,
+    paths: Sequence[str | Path],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    root: Path | str,
+    image_size: int | None = None,
+    split: str = "train",
+    target_shard_bytes: int = TARGET_SHARD_BYTES,
+    min_shards: int = MIN_SHARDS,
+    progress: bool = True,
+) -> Manifest:
     """Write one record per image into shards under ``folder``, unless a complete write of the same is there.
 
     The writer loop taught in notebook 07 (partial file, fsync, atomic rename), plus a manifest.
@@ -99,14 +116,25 @@ def write_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Seq
     folder = Path(folder)
     if not len(paths):
         raise ValueError("no images to write")
-    fingerprint = _fingerprint([str(p) for p in paths], [int(label) for label in labels], list(classes),
-                               image_size, target_shard_bytes, min_shards)
+    fingerprint = _fingerprint(
+        [str(p) for p in paths],
+        [int(label) for label in labels],
+        list(classes),
+        image_size,
+        target_shard_bytes,
+        min_shards,
+    )
     existing = read_manifest(folder, split)
-    if existing and existing.fingerprint == fingerprint and all((folder / s).is_file() for s in existing.shards):
+    if (
+        existing
+        and existing.fingerprint == fingerprint
+        and all((folder / s).is_file() for s in existing.shards)
+    ):
         return existing
     _clear(folder, split)
     encoded = _encoded_examples(paths, labels, root, image_size)
-    sample = [next(encoded) for _ in range(min(32, len(paths)))]  # sizes the shards before writing any
+    # sizes the shards before writing any
+    sample = [next(encoded) for _ in range(min(32, len(paths)))]
     estimate = sum(map(len, sample)) / max(1, len(sample)) * len(paths)
     count = shard_count(int(estimate), len(paths), target_shard_bytes, min_shards)
     shards = {}
@@ -114,14 +142,24 @@ def write_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Seq
     with tqdm(total=len(paths), desc=f"write {split}", unit="record", disable=not progress) as bar:
         for index in range(count):
             name = f"{split}-{index:05d}-of-{count:05d}.tfrecord"
-            size = len(paths) * (index + 1) // count - len(paths) * index // count  # as even as can be
+            # as even as can be
+            size = len(paths) * (index + 1) // count - len(paths) * index // count
             _write_shard(folder / name, (next(records) for _ in range(size)))
             shards[name] = size
             bar.update(size)
     flavour = "original bytes" if image_size is None else f"resized to {image_size} px, JPEG"
-    manifest = Manifest(split, flavour, image_size, shards, dict(sorted(Counter(classes[i] for i in labels).items())),
-                        sum((folder / name).stat().st_size for name in shards), fingerprint)
-    _write_atomically(folder / _manifest_name(split), json.dumps(manifest.__dict__, indent=1).encode())
+    manifest = Manifest(
+        split,
+        flavour,
+        image_size,
+        shards,
+        dict(sorted(Counter(classes[i] for i in labels).items())),
+        sum((folder / name).stat().st_size for name in shards),
+        fingerprint,
+    )
+    _write_atomically(
+        folder / _manifest_name(split), json.dumps(manifest.__dict__, indent=1).encode()
+    )
     return manifest
 
 
@@ -149,13 +187,17 @@ def _fingerprint(*settings: object) -> str:
 def _clear(folder: Path, split: str) -> None:
     """Remove what an earlier write of ``split`` left: its manifest, shards and partial files."""
     folder.mkdir(parents=True, exist_ok=True)
-    for path in [*folder.glob(f"{split}-*.tfrecord"), *folder.glob(f".{split}-*{_PARTIAL}"),
-                 folder / _manifest_name(split)]:
+    for path in [
+        *folder.glob(f"{split}-*.tfrecord"),
+        *folder.glob(f".{split}-*{_PARTIAL}"),
+        folder / _manifest_name(split),
+    ]:
         path.unlink(missing_ok=True)
 
 
-def _encoded_examples(paths: Sequence[str | Path], labels: Sequence[int], root: Path | str,
-                      image_size: int | None) -> Iterator[bytes]:
+def _encoded_examples(
+    paths: Sequence[str | Path], labels: Sequence[int], root: Path | str, image_size: int | None
+) -> Iterator[bytes]:
     """Serialized examples in the order of ``paths``, encoded in threads (TensorFlow releases the GIL)."""
     root = Path(root)
 
@@ -164,12 +206,19 @@ def _encoded_examples(paths: Sequence[str | Path], labels: Sequence[int], root: 
         data = path.read_bytes()
         if image_size is not None:
             data = _resized_jpeg(data, image_size, path)
-        return tf.train.Example(features=tf.train.Features(feature={
-            "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[data])),
-            "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-            "source": tf.train.Feature(bytes_list=tf.train.BytesList(
-                value=[path.relative_to(root).as_posix().encode()])),
-        })).SerializeToString()
+        return tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[data])),
+                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+                    "source": tf.train.Feature(
+                        bytes_list=tf.train.BytesList(
+                            value=[path.relative_to(root).as_posix().encode()]
+                        )
+                    ),
+                }
+            )
+        ).SerializeToString()
 
     # Encode on all cores, but only a little ahead of the writer: memory stays bounded on any dataset.
     with ThreadPoolExecutor() as pool:
@@ -186,10 +235,13 @@ def _resized_jpeg(data: bytes, image_size: int, path: Path) -> bytes:
     try:
         image = tf.io.decode_image(data, channels=3, expand_animations=False)
     except tf.errors.InvalidArgumentError:
-        raise ValueError(f"{shown(path)} does not decode: scan the folder and write only its good files") from None
+        raise ValueError(
+            f"{shown(path)} does not decode: scan the folder and write only its good files"
+        ) from None
     resized = tf.image.resize(image, (image_size, image_size))
-    return tf.io.encode_jpeg(tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8),
-                             quality=JPEG_QUALITY).numpy()
+    return tf.io.encode_jpeg(
+        tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8), quality=JPEG_QUALITY
+    ).numpy()
 
 
 def _write_shard(path: Path, records: Iterator[bytes]) -> None:
@@ -210,19 +262,39 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def _sync_and_rename(partial: Path, path: Path) -> None:
     with open(partial, "rb+") as file:
-        os.fsync(file.fileno())  # the operating system's buffer to the disk, before the name says "complete"
+        # the operating system's buffer to the disk, before the name says "complete"
+        os.fsync(file.fileno())
     os.replace(partial, path)  # atomic on one file system: the old name or the new, never half
 
 
-def start_write_process(folder: Path | str, paths: Sequence[str | Path], labels: Sequence[int],
-                        classes: Sequence[str], root: Path | str, image_size: int | None = None,
-                        split: str = "train") -> subprocess.Popen:
+def start_write_process(
+    folder: Path | str,
+    paths: Sequence[str | Path],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    root: Path | str,
+    image_size: int | None = None,
+    split: str = "train",
+) -> subprocess.Popen:
     """Run ``write_tfrecords`` in a separate Python process and return it at once (to kill it midway)."""
-    job = {"folder": str(folder), "paths": [str(path) for path in paths], "labels": [int(n) for n in labels],
-           "classes": list(classes), "root": str(root), "image_size": image_size, "split": split}
-    child = subprocess.Popen(children.command("write_tfrecords"), stdin=subprocess.PIPE, text=True, cwd=ROOT,
-                             env=children.environment())
-    child.stdin.write(json.dumps(job))  # the list goes in on stdin: a command line is too short for a big one
+    job = {
+        "folder": str(folder),
+        "paths": [str(path) for path in paths],
+        "labels": [int(n) for n in labels],
+        "classes": list(classes),
+        "root": str(root),
+        "image_size": image_size,
+        "split": split,
+    }
+    child = subprocess.Popen(
+        children.command("write_tfrecords"),
+        stdin=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=children.environment(),
+    )
+    # the list goes in on stdin: a command line is too short for a big one
+    child.stdin.write(json.dumps(job))
     child.stdin.close()
     return child
 
@@ -241,11 +313,20 @@ class Verification:
 
     def __str__(self) -> str:
         head = f"{shown(self.folder)}: {self.records:,} records read back"
-        return head + (", all match the source" if self.ok else "\n" + "\n".join(f"  {p}" for p in self.problems))
+        return head + (
+            ", all match the source"
+            if self.ok
+            else "\n" + "\n".join(f"  {p}" for p in self.problems)
+        )
 
 
-def verify_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Sequence[int],
-                     root: Path | str, split: str = "train") -> Verification:
+def verify_tfrecords(
+    folder: Path | str,
+    paths: Sequence[str | Path],
+    labels: Sequence[int],
+    root: Path | str,
+    split: str = "train",
+) -> Verification:
     """Read every shard of ``split`` back and check it against the source: one record per file, right label.
 
     Reports a missing manifest or shard, a shard that will not read (truncated or corrupted:
@@ -259,7 +340,9 @@ def verify_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Se
     if manifest is None:
         report.problems.append(f"no {_manifest_name(split)}: the write did not finish; write again")
         return report
-    expected = {Path(path).relative_to(root).as_posix(): int(label) for path, label in zip(paths, labels)}
+    expected = {
+        Path(path).relative_to(root).as_posix(): int(label) for path, label in zip(paths, labels)
+    }
     seen: Counter = Counter()
     for name, count in manifest.shards.items():
         found = _read_shard(tf.io.gfile.join(str(folder), name), expected, seen, report)
@@ -271,7 +354,9 @@ def verify_tfrecords(folder: Path | str, paths: Sequence[str | Path], labels: Se
     return report
 
 
-def _read_shard(path: str, expected: dict[str, int], seen: Counter, report: Verification) -> int | None:
+def _read_shard(
+    path: str, expected: dict[str, int], seen: Counter, report: Verification
+) -> int | None:
     """Count and check one shard's records; None if it cannot be read to the end."""
     name = path.rsplit("/", 1)[-1]
     if not tf.io.gfile.exists(path):
@@ -285,14 +370,20 @@ def _read_shard(path: str, expected: dict[str, int], seen: Counter, report: Veri
             count += 1
             seen[source] += 1
             if source not in expected:
-                report.problems.append(f"{name}: record {count} comes from {source}, not in the source list")
+                report.problems.append(
+                    f"{name}: record {count} comes from {source}, not in the source list"
+                )
             elif expected[source] != label:
-                report.problems.append(f"{name}: {source} has label {label}, the source says {expected[source]}")
+                report.problems.append(
+                    f"{name}: {source} has label {label}, the source says {expected[source]}"
+                )
             elif seen[source] > 1:
                 report.problems.append(f"{name}: {source} is stored more than once")
             report.records += 1
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
-        report.problems.append(f"{name}: unreadable after {count} records "
-                               f"({type(error).__name__}: {tf_error_message(error)})")
+        report.problems.append(
+            f"{name}: unreadable after {count} records "
+            f"({type(error).__name__}: {tf_error_message(error)})"
+        )
         return None
     return count

@@ -7,6 +7,7 @@ images, a validation split, a pair shown and checked as a reader reads it, the s
 draws of a positive and a negative pair in TensorFlow ops, a small siamese verifier, and
 ``helpers.accelerator``'s stand-in step made to take pairs.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,11 +24,12 @@ from helpers.profiling import StepSummary
 from helpers.scan import ScanReport
 
 MANY_PEOPLE = 50  # from this many people on, validation uses people unseen in training
-Pair = tuple[str | bytes, str | bytes, float]  # two paths (str from Python, bytes from TensorFlow), same person
+# two paths (str from Python, bytes from TensorFlow), same person
+Pair = tuple[str | bytes, str | bytes, float]
 
 
 def pairs_folder(full_scale: bool) -> tuple[Path, str]:
-    """The folder to draw pairs from, and what it is: LFW at full scale (when it can be had), else the course dataset."""
+    """The folder to draw pairs from, and what it is: LFW at full scale (if it can be had), else the course dataset."""
     source = "the course dataset, its classes standing in for people"
     if full_scale:
         try:
@@ -46,8 +48,9 @@ def images_by_person(report: ScanReport) -> list[list[str]]:
     return [images for images in people if images]
 
 
-def split_people(people: Sequence[list[str]], val_share: float = 0.2,
-                 seed: int = 0) -> tuple[list[list[str]], list[list[str]]]:
+def split_people(
+    people: Sequence[list[str]], val_share: float = 0.2, seed: int = 0
+) -> tuple[list[list[str]], list[list[str]]]:
     """Training and validation people: whole people held out when there are many, images when there are few.
 
     The LFW benchmark checks verification on people unseen in training; with fewer than
@@ -61,23 +64,34 @@ def split_people(people: Sequence[list[str]], val_share: float = 0.2,
         return [people[i] for i in order[n_val:]], [people[i] for i in order[:n_val]]
     shuffled = [rng.permutation(images).tolist() for images in people]
     n_val = [round(val_share * len(images)) for images in shuffled]
-    return ([images[n:] for images, n in zip(shuffled, n_val) if images[n:]],
-            [images[:n] for images, n in zip(shuffled, n_val) if n])
+    return (
+        [images[n:] for images, n in zip(shuffled, n_val) if images[n:]],
+        [images[:n] for images, n in zip(shuffled, n_val) if n],
+    )
 
 
 def describe(first: str | bytes, second: str | bytes, same: float) -> str:
     """A pair as ``class/file + class/file: same`` (or ``different``)."""
     first, second = (Path(os.fsdecode(path)) for path in (first, second))
-    return f"{first.parent.name}/{first.name} + {second.parent.name}/{second.name}: " \
-           f"{'same' if same else 'different'}"
+    return (
+        f"{first.parent.name}/{first.name} + {second.parent.name}/{second.name}: "
+        f"{'same' if same else 'different'}"
+    )
 
 
 def check_pairs(pairs: Iterable[Pair]) -> str:
     """How many pairs are positive, and whether every label says what the two folders say."""
-    pairs = [(Path(os.fsdecode(first)), Path(os.fsdecode(second)), same) for first, second, same in pairs]
-    agree = all((first.parent == second.parent) == bool(same) and first != second for first, second, same in pairs)
-    return (f"{len(pairs)} pairs, {sum(same for *_, same in pairs):.0f} positive; every label agrees with "
-            f"the folders and no image is paired with itself: {agree}")
+    pairs = [
+        (Path(os.fsdecode(first)), Path(os.fsdecode(second)), same) for first, second, same in pairs
+    ]
+    agree = all(
+        (first.parent == second.parent) == bool(same) and first != second
+        for first, second, same in pairs
+    )
+    return (
+        f"{len(pairs)} pairs, {sum(same for *_, same in pairs):.0f} positive; every label agrees with "
+        f"the folders and no image is paired with itself: {agree}"
+    )
 
 
 def columns(pairs: Iterable[Pair]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -104,7 +118,9 @@ def pick(values: tf.Tensor | tf.RaggedTensor, seed: tf.Tensor) -> tf.Tensor:
     return values[random_index(rows, seed)]
 
 
-def positive_pair(repeated: tf.RaggedTensor, number: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, float]:
+def positive_pair(
+    repeated: tf.RaggedTensor, number: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor, float]:
     """Two different images of one person, drawn by stateless ops seeded by ``number`` (from ``Dataset.random``).
 
     ``repeated`` holds a row of paths per person with two images or more.
@@ -115,7 +131,9 @@ def positive_pair(repeated: tf.RaggedTensor, number: tf.Tensor) -> tuple[tf.Tens
     return images[first], images[second], 1.0
 
 
-def negative_pair(images_of: tf.RaggedTensor, number: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, float]:
+def negative_pair(
+    images_of: tf.RaggedTensor, number: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor, float]:
     """An image of each of two different people (``images_of``: a row of paths per person)."""
     people_seed, first_seed, second_seed = tf.unstack(tf.random.split([number, 0], 3))
     person, other = two_random_indices(images_of.nrows(), people_seed)
@@ -129,16 +147,28 @@ def siamese_verifier(image_size: int, embedding_size: int = 32) -> keras.Model:
     absolute difference of the two embeddings, which does not depend on their order. The tower
     is small on purpose: a real face verifier would start from a pretrained face embedding.
     """
-    tower = keras.Sequential([
-        keras.Input((image_size, image_size, 3)), keras.layers.Rescaling(1 / 255),
-        keras.layers.Conv2D(16, 3, strides=2, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(32, 3, activation="relu"), keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3, activation="relu"), keras.layers.GlobalMaxPooling2D(),
-        keras.layers.Dense(embedding_size)], name="tower")
+    tower = keras.Sequential(
+        [
+            keras.Input((image_size, image_size, 3)),
+            keras.layers.Rescaling(1 / 255),
+            keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.GlobalMaxPooling2D(),
+            keras.layers.Dense(embedding_size),
+        ],
+        name="tower",
+    )
     first, second = (keras.Input((image_size, image_size, 3)) for _ in range(2))
     distance = keras.ops.abs(tower(first) - tower(second))
-    model = keras.Model((first, second), keras.layers.Dense(1, activation="sigmoid")(distance), name="siamese")
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy", metrics=["accuracy"])
+    model = keras.Model(
+        (first, second), keras.layers.Dense(1, activation="sigmoid")(distance), name="siamese"
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -149,15 +179,22 @@ def stand_in_verifier(image_size: int) -> keras.Model:
     difference. Loss and accuracy are real, if poor: the point is the step's timing.
     """
     first, second = (keras.Input((image_size, image_size, 3)) for _ in range(2))
-    mean_colour = keras.Sequential([keras.layers.Rescaling(1 / 255), keras.layers.GlobalAveragePooling2D()])
+    mean_colour = keras.Sequential(
+        [keras.layers.Rescaling(1 / 255), keras.layers.GlobalAveragePooling2D()]
+    )
     distance = keras.ops.abs(mean_colour(first) - mean_colour(second))
-    model = keras.Model((first, second), keras.layers.Dense(1, activation="sigmoid")(distance),
-                        name="accelerator_stand_in")
+    model = keras.Model(
+        (first, second),
+        keras.layers.Dense(1, activation="sigmoid")(distance),
+        name="accelerator_stand_in",
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
 
-def profile_pair_stand_in(data: Iterable, run: Settings, name: str = "accelerator_stand_in") -> StepSummary:
+def profile_pair_stand_in(
+    data: Iterable, run: Settings, name: str = "accelerator_stand_in"
+) -> StepSummary:
     """``helpers.accelerator``'s stand-in step for batches of pairs: device time for both images of each pair."""
     model = stand_in_verifier(run.scale.image_size)
     return accelerator.profile_on_device(model, data, run, name, images=2 * run.scale.batch_size)

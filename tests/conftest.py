@@ -1,4 +1,5 @@
 """Shared fixtures: every test writes under a temporary folder, never into the course."""
+
 from __future__ import annotations
 
 import os

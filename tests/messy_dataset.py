@@ -6,6 +6,7 @@ and odd files and an empty class, plus the extremes of size real folders hold (a
 two, so every trace, timing and lesson must repeat its data rather than run dry.
 Everything it reports as good must reach every pipeline; nothing else may.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -24,7 +25,7 @@ def make_messy_dataset(source: Path, target: Path) -> dict[str, set[str]]:
 
     Returns what is good, bad and ignored, as paths relative to ``target``.
     """
-    classes = sorted(p.name for p in source.iterdir() if p.is_dir())[:len(GOOD_JPEGS)]
+    classes = sorted(p.name for p in source.iterdir() if p.is_dir())[: len(GOOD_JPEGS)]
     subset = target.parent / f"{target.name} (subset)"
     shutil.rmtree(subset, ignore_errors=True)
     for name, count in zip(classes, GOOD_JPEGS):
@@ -35,8 +36,11 @@ def make_messy_dataset(source: Path, target: Path) -> dict[str, set[str]]:
     shutil.rmtree(subset)
     first, second = classes[:2]
     photo = Image.open(next((source / first).glob("*.jpg"))).convert("RGB")
-    for relpath, size in ((f"{first}/panorama huge.jpg", HUGE), (f"{second}/thumbnail.jpg", (3, 3)),
-                          (f"{second}/sliver.jpg", (2000, 6))):
+    for relpath, size in (
+        (f"{first}/panorama huge.jpg", HUGE),
+        (f"{second}/thumbnail.jpg", (3, 3)),
+        (f"{second}/sliver.jpg", (2000, 6)),
+    ):
         photo.resize(size).save(target / relpath, "JPEG", quality=90)
         kinds["good"].add(relpath)
     return kinds

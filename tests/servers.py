@@ -1,4 +1,5 @@
 """Local servers for tests: a server run for a block and always stopped."""
+
 from __future__ import annotations
 
 import subprocess
@@ -15,7 +16,9 @@ OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @contextmanager
-def serve(command: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def serve(
+    command: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[None]:
     """Run a server for the block, once ``ready_url`` answers; stop it afterwards, also on failure."""
     with log.open("wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
@@ -40,4 +43,6 @@ def wait_for(url: str, server: subprocess.Popen, log: Path, timeout: float = 60)
             return
         except OSError:  # not listening yet
             time.sleep(0.3)
-    pytest.fail(f"{url} did not answer; the server said:\n{log.read_text(errors='replace')[-2000:]}")
+    pytest.fail(
+        f"{url} did not answer; the server said:\n{log.read_text(errors='replace')[-2000:]}"
+    )

@@ -1,4 +1,5 @@
 """The accelerator stand-in: its step time follows the published figure, and its trace shows the wait."""
+
 from __future__ import annotations
 
 import time
@@ -7,7 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers.accelerator import A100, HOST_STEPS, TPU_V3_8, fit_throughput, profile_host, profile_stand_in
+from helpers.accelerator import (
+    A100,
+    HOST_STEPS,
+    TPU_V3_8,
+    fit_throughput,
+    profile_host,
+    profile_stand_in,
+)
 from helpers.config import settings
 from helpers.profiling import DEVICE_TRACE
 
@@ -24,11 +32,15 @@ def batches(delay_s: float) -> tf.data.Dataset:
     images = rng.integers(0, 255, (32, 128, 128, 3)).astype("float32")
     data = tf.data.Dataset.from_tensors((images, rng.integers(0, 5, 32))).repeat()
     if delay_s:
-        data = data.map(lambda x, y: (tf.numpy_function(lambda v: time.sleep(delay_s) or v, [x], tf.float32), y))
+        data = data.map(
+            lambda x, y: (tf.numpy_function(lambda v: time.sleep(delay_s) or v, [x], tf.float32), y)
+        )
     return data.map(lambda x, y: (tf.ensure_shape(x, (32, 128, 128, 3)), y)).prefetch(2)
 
 
-def test_a_slow_pipeline_keeps_the_stand_in_waiting_and_a_fast_one_does_not(tmp_path, monkeypatch) -> None:
+def test_a_slow_pipeline_keeps_the_stand_in_waiting_and_a_fast_one_does_not(
+    tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path))
     slow = profile_stand_in(batches(0.1), settings("test_accelerator"), 5)
     assert slow.bound == "input-bound" and slow.wait_share > 0.5
@@ -38,7 +50,8 @@ def test_a_slow_pipeline_keeps_the_stand_in_waiting_and_a_fast_one_does_not(tmp_
 
 
 def test_the_tpu_figure_is_the_mlperf_runs_epochs_over_their_seconds() -> None:
-    four_epochs, seconds = 4 * 1_281_167, 1541662052.14 - 1541661364.46  # ImageNet's images, eval_stop to eval_start
+    # ImageNet's images, eval_stop to eval_start
+    four_epochs, seconds = 4 * 1_281_167, 1541662052.14 - 1541661364.46
     assert TPU_V3_8.images_per_second == pytest.approx(four_epochs / seconds, rel=0.005)
     assert TPU_V3_8.step_ms(128, 1024) == pytest.approx(1000 * 1024 * (128 / 224) ** 2 / 7450)
 
@@ -59,4 +72,5 @@ def test_fit_throughput_is_set_by_the_slower_of_the_input_and_the_device() -> No
     assert slow.images_per_second <= 32 / 0.1 and slow.batches >= 20 and slow.seconds >= 0.5
     fast = fit_throughput(batches(0), 320, run, 5, seconds=0.5)  # the device's 8.6 ms step sets it
     device_rate = 1000 * 32 / A100.step_ms(128, 32)
-    assert fast.images_per_second <= 1.05 * device_rate  # without the device time it would run far faster
+    # without the device time it would run far faster
+    assert fast.images_per_second <= 1.05 * device_rate

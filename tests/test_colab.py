@@ -10,6 +10,7 @@ the profiler plugin, installed without its dependencies, is none of their packag
 protobuf code asks for no newer protobuf than theirs; TensorFlow on the TPU runtime passes a resolver
 dry-run constrained to that runtime's versions.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
+from published_course import git, publish
 
 from helpers import colab, publishing
 from helpers.publishing import colab_url, course_ref, repository_url
-from published_course import git, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -37,13 +38,26 @@ COLAB_TPU_RUNTIME = Path(__file__).with_name("colab_tpu_runtime.txt")
 RUNTIMES = {"colab": COLAB_RUNTIME, "colab-tpu": COLAB_TPU_RUNTIME}
 PLUGIN = colab.RUNTIME_LACKS["tensorboard_plugin_profile"]
 # The protobuf version a generated ``_pb2.py`` file asks of the runtime, where it checks.
-GENCODE_CHECK = re.compile(r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,"
-                           r"\s*(\d+),\s*(\d+),\s*(\d+)")
+GENCODE_CHECK = re.compile(
+    r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,"
+    r"\s*(\d+),\s*(\d+),\s*(\d+)"
+)
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"'>]+")
-COLAB_GUARD = re.compile(r"""if ["']google\.colab["'] in sys\.modules"""
-                         r""" or ["']KAGGLE_KERNEL_RUN_TYPE["'] in os\.environ:\s*(#.*)?""")
+COLAB_GUARD = re.compile(
+    r"""if ["']google\.colab["'] in sys\.modules"""
+    r""" or ["']KAGGLE_KERNEL_RUN_TYPE["'] in os\.environ:\s*(#.*)?"""
+)
 # Colab ships these: installing them again would swap its runtime's versions underneath it.
-COLAB_SHIPS = {"tensorflow", "keras", "tensorboard", "numpy", "matplotlib", "pillow", "scipy", "tqdm"}
+COLAB_SHIPS = {
+    "tensorflow",
+    "keras",
+    "tensorboard",
+    "numpy",
+    "matplotlib",
+    "pillow",
+    "scipy",
+    "tqdm",
+}
 
 every_notebook = pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
 
@@ -71,8 +85,12 @@ def pip_installs(source: str) -> list[str]:
     names = []
     for words in (line.split() for line in source.splitlines()):
         if "install" in words and any(word.lstrip("!%").endswith("pip") for word in words):
-            arguments = [word.strip("'\"") for word in words[words.index("install") + 1:]]
-            names += [re.split(r"[\[<>=!~;]", word)[0].lower() for word in arguments if not word.startswith("-")]
+            arguments = [word.strip("'\"") for word in words[words.index("install") + 1 :]]
+            names += [
+                re.split(r"[\[<>=!~;]", word)[0].lower()
+                for word in arguments
+                if not word.startswith("-")
+            ]
     return names
 
 
@@ -95,7 +113,9 @@ def test_the_ref_is_a_setting_defaulting_to_main(monkeypatch) -> None:
     urls = {"urls": {"Repository": repository_url()}}
     monkeypatch.setattr(publishing, "_pyproject", lambda: {"project": urls})
     assert course_ref() == "main"
-    monkeypatch.setattr(publishing, "_pyproject", lambda: {"project": urls, "tool": {"course": {"ref": "v9.9.9"}}})
+    monkeypatch.setattr(
+        publishing, "_pyproject", lambda: {"project": urls, "tool": {"course": {"ref": "v9.9.9"}}}
+    )
     assert "/blob/v9.9.9/notebooks/00_setup_and_data.ipynb" in publishing.badge("00_setup_and_data")
     assert '"v9.9.9"  # its address, branch or tag' in publishing.setup_cell("00_setup_and_data")
 
@@ -105,20 +125,28 @@ def test_badge_and_setup_cell_use_one_ref(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     links = COLAB_LINK.findall(notebook.cells[0].source)
     opened = {re.search(r"/blob/([^/]+)/notebooks/", link).group(1) for link in links}
-    cloned = re.search(r'^\s*URL, REF = "[^"]+", "([^"]+)"', setup_cell(path), re.MULTILINE).group(1)
-    assert opened == {cloned} == {course_ref()}, f"{path.name}: the badge opens {opened}, the cell clones {cloned}"
+    cloned = re.search(r'^\s*URL, REF = "[^"]+", "([^"]+)"', setup_cell(path), re.MULTILINE).group(
+        1
+    )
+    assert opened == {cloned} == {course_ref()}, (
+        f"{path.name}: the badge opens {opened}, the cell clones {cloned}"
+    )
 
 
 @every_notebook
 def test_badge_opens_this_notebook(path: Path) -> None:
     links = COLAB_LINK.findall(nbformat.read(path, as_version=4).cells[0].source)
-    assert links and set(links) == {colab_url(path.name)}, f"{path.name}: its first cell's Colab links: {links}"
+    assert links and set(links) == {colab_url(path.name)}, (
+        f"{path.name}: its first cell's Colab links: {links}"
+    )
 
 
 @every_notebook
 def test_setup_cell_is_written_from_pyproject(path: Path) -> None:
     source = setup_cell(path)
-    assert source == publishing.setup_cell(path.stem), f"{path.name}: run `python3 -m helpers.course outputs`"
+    assert source == publishing.setup_cell(path.stem), (
+        f"{path.name}: run `python3 -m helpers.course outputs`"
+    )
     assert f'"{repository_url()}", "{course_ref()}"' in source
 
 
@@ -127,18 +155,26 @@ def test_setup_cell_acts_only_on_colab_or_kaggle(path: Path) -> None:
     source = setup_cell(path)
     assert unguarded_lines(source) == [], f"{path.name}: shell or magic lines run outside Colab"
     assert COLAB_SHIPS.isdisjoint(pip_installs(source)), f"{path.name}: reinstalls what Colab ships"
-    installs = {word.split("==")[0] for words in colab.RUNTIME_LACKS.values() for word in words}  # where missing
+    # where missing
+    installs = {word.split("==")[0] for words in colab.RUNTIME_LACKS.values() for word in words}
     assert COLAB_SHIPS.isdisjoint(installs), "helpers.colab installs what Colab ships"
 
 
 def test_the_checks_read_cells_as_python_does() -> None:
-    cell = ('if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # Colab\n'
-            '    %pip install x\n    if True:\n        !ls\nelse:\n    %cd ..\n')
+    cell = (
+        'if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # Colab\n'
+        "    %pip install x\n    if True:\n        !ls\nelse:\n    %cd ..\n"
+    )
     assert unguarded_lines(cell) == ["    %cd .."]
-    assert pip_installs('!pip install -q "tensorflow>=2" pillow[extra] x') == ["tensorflow", "pillow", "x"]
+    assert pip_installs('!pip install -q "tensorflow>=2" pillow[extra] x') == [
+        "tensorflow",
+        "pillow",
+        "x",
+    ]
 
 
 # The setup cell's Colab branch, run here.
+
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
@@ -159,11 +195,16 @@ class _Shell:
 def run_setup_cell(source: str, folder: Path, monkeypatch, on: str = "colab") -> dict:
     """Execute a setup cell as Colab (or Kaggle) would, in ``folder``, with the course not importable."""
     monkeypatch.chdir(folder)
-    monkeypatch.setattr(sys, "path", [entry for entry in sys.path if entry and Path(entry).resolve() != ROOT])
+    monkeypatch.setattr(
+        sys, "path", [entry for entry in sys.path if entry and Path(entry).resolve() != ROOT]
+    )
     monkeypatch.setattr(sys, "path_importer_cache", {})
     # An editable install of the course finds helpers wherever it was installed from: Colab has none.
-    monkeypatch.setattr(sys, "meta_path", [finder for finder in sys.meta_path
-                                           if not finder.__module__.startswith("__editable__")])
+    monkeypatch.setattr(
+        sys,
+        "meta_path",
+        [finder for finder in sys.meta_path if not finder.__module__.startswith("__editable__")],
+    )
     for name in [name for name in sys.modules if name == "helpers" or name.startswith("helpers.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
@@ -180,13 +221,16 @@ def run_setup_cell(source: str, folder: Path, monkeypatch, on: str = "colab") ->
 
 @pytest.mark.parametrize("on", ["colab", "kaggle"])
 def test_setup_cell_fetches_the_course(on, published, tmp_path, monkeypatch) -> None:
-    source = publishing.setup_cell("00_setup_and_data").replace(repository_url(), published.as_uri())
+    source = publishing.setup_cell("00_setup_and_data").replace(
+        repository_url(), published.as_uri()
+    )
     namespace = run_setup_cell(source, tmp_path, monkeypatch, on)
     assert namespace["run"].notebook == "00_setup_and_data"
     assert (tmp_path / "course" / "helpers" / "colab.py").is_file()
     assert Path.cwd() == tmp_path / "course" / "notebooks"  # where the notebooks' own paths start
     assert sys.modules["helpers.config"].ROOT == tmp_path / "course"
-    namespace = run_setup_cell(source, Path.cwd(), monkeypatch, on)  # the cell run again: nothing cloned twice
+    # the cell run again: nothing cloned twice
+    namespace = run_setup_cell(source, Path.cwd(), monkeypatch, on)
     assert not (tmp_path / "course" / "notebooks" / "course").exists()
 
 
@@ -207,25 +251,35 @@ def test_setup_cell_stops_with_what_to_do(address, published, tmp_path, monkeypa
 
 
 def test_set_up_stops_with_what_failed(monkeypatch) -> None:
-    monkeypatch.setattr(colab, "missing", lambda: [("--no-deps", "tensorboard-plugin-profile==2.24.2")])
-    monkeypatch.setattr(colab, "PIP", (sys.executable, "-c", "import sys; sys.exit('ERROR: no network')"))
+    monkeypatch.setattr(
+        colab, "missing", lambda: [("--no-deps", "tensorboard-plugin-profile==2.24.2")]
+    )
+    monkeypatch.setattr(
+        colab, "PIP", (sys.executable, "-c", "import sys; sys.exit('ERROR: no network')")
+    )
     with pytest.raises(SystemExit) as stopped:
         colab.set_up()
     message = str(stopped.value)
-    assert message.startswith("Could not install --no-deps tensorboard-plugin-profile==2.24.2 (pip: ERROR: no network)")
+    assert message.startswith(
+        "Could not install --no-deps tensorboard-plugin-profile==2.24.2 (pip: ERROR: no network)"
+    )
     assert "Internet on" in message
 
 
 def test_the_plugin_and_tensorflow_are_installed_where_missing_and_pinned() -> None:
-    assert list(colab.RUNTIME_LACKS) == ["tensorflow", "tensorboard_plugin_profile"]  # TensorBoard comes first
+    # TensorBoard comes first
+    assert list(colab.RUNTIME_LACKS) == ["tensorflow", "tensorboard_plugin_profile"]
     assert re.fullmatch(r"tensorflow-cpu==\d+(\.\d+)+", colab.pinned("tensorflow-cpu"))
     # The plugin is requirements.txt's, with its xprof, and without dependencies that would move Colab's.
-    required = re.search(r"^tensorboard-plugin-profile==\S+", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
+    required = re.search(
+        r"^tensorboard-plugin-profile==\S+", (ROOT / "requirements.txt").read_text(), re.MULTILINE
+    )
     version = colab.pinned("tensorboard-plugin-profile").split("==")[1]
     assert PLUGIN == ("--no-deps", required.group(0), f"xprof=={version}")
 
 
 # What the setup cell installs, against Colab's published runtimes.
+
 
 def runtime_list(path: Path = COLAB_RUNTIME) -> tuple[str, dict[str, str]]:
     """A runtime's Python version and its pinned packages, from its list under tests/."""
@@ -240,7 +294,10 @@ def _canonical(name: str) -> str:
 
 
 def test_the_runtime_lists_name_their_source_and_date() -> None:
-    for path, published in ((COLAB_RUNTIME, "pip-freeze.txt"), (COLAB_TPU_RUNTIME, "pip-freeze.tpu.txt")):
+    for path, published in (
+        (COLAB_RUNTIME, "pip-freeze.txt"),
+        (COLAB_TPU_RUNTIME, "pip-freeze.tpu.txt"),
+    ):
         header = path.read_text(encoding="utf-8").splitlines()[0]
         assert "googlecolab/backend-info" in header and published in header
         assert re.search(r"\d{4}-\d{2}-\d{2}", header)
@@ -254,12 +311,30 @@ def test_the_runtime_lists_name_their_source_and_date() -> None:
 def plugin_wheels() -> list[Path]:
     """The plugin's pinned wheels for Colab's Python, downloaded once into a cache folder outside the repository."""
     pins = PLUGIN[1:]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fast-image-pipelines"
+    cache = (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fast-image-pipelines"
+    )
     folder = cache / ("wheels-" + "-".join(pin.replace("==", "-") for pin in pins))
     if not (folder / "complete").is_file():
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                               "--python-version", runtime_list()[0], "--dest", str(folder), *pins],
-                              capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--python-version",
+                runtime_list()[0],
+                "--dest",
+                str(folder),
+                *pins,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode:
             _missing(f"the package index is out of reach: {done.stderr.strip().splitlines()[-1:]}")
         (folder / "complete").write_text(" ".join(pins) + "\n")
@@ -275,21 +350,38 @@ def _missing(reason: str) -> None:
 def gencode_versions(wheel: Path) -> set[tuple[int, int, int]]:
     """The protobuf versions that a wheel's generated ``_pb2.py`` files check the runtime against."""
     with zipfile.ZipFile(wheel) as archive:
-        return {tuple(map(int, found.groups())) for name in archive.namelist() if name.endswith("_pb2.py")
-                for found in GENCODE_CHECK.finditer(archive.read(name).decode())}
+        return {
+            tuple(map(int, found.groups()))
+            for name in archive.namelist()
+            if name.endswith("_pb2.py")
+            for found in GENCODE_CHECK.finditer(archive.read(name).decode())
+        }
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
-def test_the_plugin_leaves_the_runtimes_packages_and_loads_with_their_protobuf(runtime, plugin_wheels) -> None:
+def test_the_plugin_leaves_the_runtimes_packages_and_loads_with_their_protobuf(
+    runtime, plugin_wheels
+) -> None:
     """Installed without dependencies, the plugin adds its two packages and nothing else; protobuf refuses
     generated code that checks for a newer protobuf than the runtime's."""
     _, pins = runtime_list(RUNTIMES[runtime])
-    assert [_canonical(wheel.name.split("-")[0]) for wheel in plugin_wheels] == ["tensorboard-plugin-profile", "xprof"]
-    assert {"tensorboard-plugin-profile", "xprof"}.isdisjoint(pins), f"{runtime} ships the plugin: install none"
+    assert [_canonical(wheel.name.split("-")[0]) for wheel in plugin_wheels] == [
+        "tensorboard-plugin-profile",
+        "xprof",
+    ]
+    assert {"tensorboard-plugin-profile", "xprof"}.isdisjoint(pins), (
+        f"{runtime} ships the plugin: install none"
+    )
     runtime_protobuf = tuple(int(part) for part in pins["protobuf"].split(".")[:3])
-    refused = {f"{wheel.name}: {'.'.join(map(str, version))}" for wheel in plugin_wheels
-               for version in gencode_versions(wheel) if version > runtime_protobuf}
-    assert refused == set(), f"{runtime}'s protobuf {pins['protobuf']} refuses the plugin's generated code"
+    refused = {
+        f"{wheel.name}: {'.'.join(map(str, version))}"
+        for wheel in plugin_wheels
+        for version in gencode_versions(wheel)
+        if version > runtime_protobuf
+    }
+    assert refused == set(), (
+        f"{runtime}'s protobuf {pins['protobuf']} refuses the plugin's generated code"
+    )
 
 
 def test_tensorflow_fits_beside_the_tpu_runtime(tmp_path: Path) -> None:
@@ -297,19 +389,50 @@ def test_tensorflow_fits_beside_the_tpu_runtime(tmp_path: Path) -> None:
     changes, and TensorFlow brings the TensorBoard that the plugin needs there."""
     python, pins = runtime_list(COLAB_TPU_RUNTIME)
     wanted = colab.pinned("tensorflow-cpu")
-    reachable = subprocess.run([sys.executable, "-m", "pip", "index", "versions", "tensorflow-cpu"],
-                               capture_output=True, text=True, timeout=120)
+    reachable = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "tensorflow-cpu"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if reachable.returncode:
         _missing(f"the package index is out of reach: {reachable.stderr.strip().splitlines()[-1:]}")
     report = tmp_path / "report.json"
-    done = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                           "--report", str(report), "--target", str(tmp_path / "target"), "--python-version", python,
-                           "--only-binary=:all:", "-c", str(COLAB_TPU_RUNTIME), wanted],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"{wanted} does not install beside the TPU runtime:\n{done.stderr[-2000:]}"
-    installed = {_canonical(item["metadata"]["name"]): item["metadata"]["version"]
-                 for item in json.loads(report.read_text())["install"]}
-    changed = {name: (pins[name], version) for name, version in installed.items()
-               if name in pins and pins[name] != version}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            "--target",
+            str(tmp_path / "target"),
+            "--python-version",
+            python,
+            "--only-binary=:all:",
+            "-c",
+            str(COLAB_TPU_RUNTIME),
+            wanted,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, (
+        f"{wanted} does not install beside the TPU runtime:\n{done.stderr[-2000:]}"
+    )
+    installed = {
+        _canonical(item["metadata"]["name"]): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
+    changed = {
+        name: (pins[name], version)
+        for name, version in installed.items()
+        if name in pins and pins[name] != version
+    }
     assert changed == {}, f"{wanted} would change the TPU runtime's own packages: {changed}"
     assert f"tensorflow-cpu=={installed['tensorflow-cpu']}" == wanted and "tensorboard" in installed

@@ -1,4 +1,5 @@
 """A notebook's start: its settings, and Keras' backend chosen before Keras is imported."""
+
 from __future__ import annotations
 
 import os
@@ -9,14 +10,23 @@ import pytest
 
 from helpers.config import ROOT, start
 
-IMPORT_AFTER_START = ("from helpers.config import start\nstart('08_tfrecords_on_tpu')\n"
-                      "import keras\nprint(keras.backend.backend())")
+IMPORT_AFTER_START = (
+    "from helpers.config import start\nstart('08_tfrecords_on_tpu')\n"
+    "import keras\nprint(keras.backend.backend())"
+)
 
 
 def test_start_chooses_the_keras_backend_before_keras_is_imported():
     env = {name: value for name, value in os.environ.items() if name != "KERAS_BACKEND"}
-    done = subprocess.run([sys.executable, "-c", IMPORT_AFTER_START], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_AFTER_START],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert done.stdout.splitlines()[-1] == "jax"
 
 

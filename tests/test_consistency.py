@@ -4,6 +4,7 @@ Each pipeline notebook shows its recorded rows exactly as the results notebook (
 a row of the results notebook's committed table that no longer appears in the committed notebook
 it names means that notebook ran again alone, and its numbers changed (re-run with ``outputs``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +13,14 @@ import nbformat
 import pytest
 
 from helpers.results import HEADLINE_COLUMNS, markdown_rows
-from helpers.runner import HEADLINES_END, HEADLINES_START, LESSONS_END, LESSONS_START, README, course_notebooks
+from helpers.runner import (
+    HEADLINES_END,
+    HEADLINES_START,
+    LESSONS_END,
+    LESSONS_START,
+    README,
+    course_notebooks,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -20,8 +28,12 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 def markdown_outputs(path: Path) -> str:
     """Every Markdown output of a committed notebook, one after the other."""
     notebook = nbformat.read(path, as_version=4)
-    return "\n\n".join(output.get("data", {}).get("text/markdown", "")
-                       for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
+    return "\n\n".join(
+        output.get("data", {}).get("text/markdown", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
 
 
 def key(row: dict[str, str]) -> tuple[str, str]:
@@ -41,8 +53,10 @@ def comparison() -> list[dict[str, str]]:
 
 def readme_block(start: str, end: str) -> list[dict[str, str]]:
     text = README.read_text()
-    rows = markdown_rows(text[text.index(start):text.index(end)])
-    assert rows, "the README lacks a block of measured figures: run `python3 -m helpers.course outputs`"
+    rows = markdown_rows(text[text.index(start) : text.index(end)])
+    assert rows, (
+        "the README lacks a block of measured figures: run `python3 -m helpers.course outputs`"
+    )
     return rows
 
 
@@ -65,7 +79,9 @@ def test_the_readme_headlines_are_the_results_notebook_figures() -> None:
     table = {key(row): row for row in comparison()}
     for row in headlines:
         assert key(row) in table, f"README names {key(row)}, which the results notebook does not"
-        assert row == {header: table[key(row)][header] for header in HEADLINE_COLUMNS.values()}, key(row)
+        assert row == {header: table[key(row)][header] for header in HEADLINE_COLUMNS.values()}, (
+            key(row)
+        )
 
 
 @pytest.mark.parametrize("change", ["a figure", "a row"])
@@ -73,5 +89,9 @@ def test_a_changed_figure_is_caught(change: str) -> None:
     row = comparison()[0]
     shown = markdown_rows(markdown_outputs(NOTEBOOKS / f"{row['notebook']}.ipynb"))
     assert row in shown
-    changed = {**row, "images/s": row["images/s"] + "1"} if change == "a figure" else {**row, "pipeline": "other"}
+    changed = (
+        {**row, "images/s": row["images/s"] + "1"}
+        if change == "a figure"
+        else {**row, "pipeline": "other"}
+    )
     assert changed not in shown

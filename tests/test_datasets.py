@@ -1,19 +1,28 @@
 """Choosing a dataset, and downloads served by a real HTTP server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import hashlib
 import http.server
-import socket
 import shutil
+import socket
 import threading
 from pathlib import Path
 
 import pytest
 
-from helpers.datasets import COMPLETE_MARKER, DatasetUnavailable, RealDataset, dataset_dir, download_dataset, extract
+from helpers.datasets import (
+    COMPLETE_MARKER,
+    DatasetUnavailable,
+    RealDataset,
+    dataset_dir,
+    download_dataset,
+    extract,
+)
 
 
-@pytest.fixture(params=["gztar", "zip"])  # flowers, dogs and LFW ship .tgz/.tar; Cats vs Dogs a .zip
+# flowers, dogs and LFW ship .tgz/.tar; Cats vs Dogs a .zip
+@pytest.fixture(params=["gztar", "zip"])
 def archive(request, tmp_path, quick_dataset) -> Path:
     """An archive laid out like the real ones: a top folder of class folders and a stray file."""
     layout = tmp_path / "layout" / "photos"
@@ -22,7 +31,9 @@ def archive(request, tmp_path, quick_dataset) -> Path:
         for image in sorted((quick_dataset / name).glob("*.jpg"))[:5]:
             shutil.copy(image, layout / name)
     (layout / "LICENSE.txt").write_text("a stray file beside the class folders")
-    return Path(shutil.make_archive(str(tmp_path / "photos"), request.param, layout.parent, "photos"))
+    return Path(
+        shutil.make_archive(str(tmp_path / "photos"), request.param, layout.parent, "photos")
+    )
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -65,8 +76,15 @@ def serve():
 
 
 def _spec(url: str, data: bytes, **overrides) -> RealDataset:
-    fields = dict(name="photos", url=url, sha256=hashlib.sha256(data).hexdigest(), archive_root="photos",
-                  classes=2, images=10, about="test archive")
+    fields = dict(
+        name="photos",
+        url=url,
+        sha256=hashlib.sha256(data).hexdigest(),
+        archive_root="photos",
+        classes=2,
+        images=10,
+        about="test archive",
+    )
     return RealDataset(**{**fields, **overrides})
 
 
@@ -127,7 +145,9 @@ def test_unexpected_counts_leave_no_dataset_behind(archive, serve, tmp_path):
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["downloads"]
 
 
-def test_selector_takes_the_embedded_name_or_a_folder_of_class_folders(quick_dataset, tmp_path, monkeypatch):
+def test_selector_takes_the_embedded_name_or_a_folder_of_class_folders(
+    quick_dataset, tmp_path, monkeypatch
+):
     assert dataset_dir() == quick_dataset
     assert dataset_dir("embedded-quick") == quick_dataset
     monkeypatch.setenv("COURSE_DATASET", str(quick_dataset))
@@ -147,8 +167,12 @@ def _hostile_archive(kind: str, attack: str, folder: Path) -> Path:
     escape = {"dotdot": "../../escaped.txt", "absolute": str(folder / "escaped_absolute.txt")}
     members: list[tuple[str, bytes | None, str | None]] = [("photos/good.txt", b"good", None)]
     if attack.endswith("symlink"):  # a link leading out, then a file written through it
-        link = str(folder) if attack == "symlink" else "../../.."  # from staging/photos/ up to folder
-        members += [("photos/out", None, link), ("photos/out/escaped_through_link.txt", b"bad", None)]
+        # from staging/photos/ up to folder
+        link = str(folder) if attack == "symlink" else "../../.."
+        members += [
+            ("photos/out", None, link),
+            ("photos/out/escaped_through_link.txt", b"bad", None),
+        ]
     else:
         members.append((escape[attack], b"bad", None))
     path = folder / f"hostile.{'tar' if kind == 'tar' else 'zip'}"
@@ -189,5 +213,7 @@ def test_extraction_writes_nothing_outside_its_folder(kind, attack, tmp_path):
     else:
         assert (target / "photos" / "good.txt").read_bytes() == b"good"
         assert not any(path.is_symlink() for path in target.rglob("*"))
-    after = sorted(path for path in outside.rglob("*") if target not in path.parents and path != target)
+    after = sorted(
+        path for path in outside.rglob("*") if target not in path.parents and path != target
+    )
     assert [path for path in after if path not in before and path not in target.parents] == []

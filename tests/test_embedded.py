@@ -1,4 +1,5 @@
 """The embedded dataset: deterministic, photo-like, reused and repaired, learnable."""
+
 from __future__ import annotations
 
 import io
@@ -43,7 +44,9 @@ def test_second_call_keeps_good_files_and_redraws_missing_or_altered(quick_datas
 
     assert untouched.stat().st_mtime_ns == before
     for path in (missing, altered):
-        assert path.read_bytes() == _jpeg(render_image(0, CLASSES.index(path.parent.name), int(path.stem[-4:])))
+        assert path.read_bytes() == _jpeg(
+            render_image(0, CLASSES.index(path.parent.name), int(path.stem[-4:]))
+        )
 
 
 def test_a_small_cnn_learns_the_classes_in_two_epochs(quick_dataset):
@@ -53,8 +56,14 @@ def test_a_small_cnn_learns_the_classes_in_two_epochs(quick_dataset):
 
     keras.utils.set_random_seed(0)
     train, val = keras.utils.image_dataset_from_directory(
-        quick_dataset, image_size=(128, 128), batch_size=32, validation_split=0.2, subset="both", seed=0,
-        verbose=False)
+        quick_dataset,
+        image_size=(128, 128),
+        batch_size=32,
+        validation_split=0.2,
+        subset="both",
+        seed=0,
+        verbose=False,
+    )
     model = build_model("small_cnn", len(CLASSES), 128)
     model.fit(train, epochs=2, verbose=0, shuffle=False)  # the dataset shuffles itself
     _, accuracy = model.evaluate(val, verbose=0)

@@ -3,6 +3,7 @@
 Every import counts, those inside functions too: an import moved into a function still ties
 the two modules together, it only hides the cycle until the function runs.
 """
+
 from __future__ import annotations
 
 import ast
@@ -12,10 +13,15 @@ HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 
 
 def modules() -> dict[str, Path]:
-    """Each module of ``helpers`` by its name inside the package (``caches``, ``children``, ``children.cache_passes``)."""
-    named = {".".join(path.relative_to(HELPERS).with_suffix("").parts).removesuffix("__init__").rstrip("."): path
-             for path in HELPERS.rglob("*.py")}
-    return {name: path for name, path in named.items() if name}  # the package itself imports nothing
+    """Each module of ``helpers`` by its name in the package (``caches``, ``children``, ``children.cache_passes``)."""
+    named = {
+        ".".join(path.relative_to(HELPERS).with_suffix("").parts)
+        .removesuffix("__init__")
+        .rstrip("."): path
+        for path in HELPERS.rglob("*.py")
+    }
+    # the package itself imports nothing
+    return {name: path for name, path in named.items() if name}
 
 
 def imported(path: Path) -> set[str]:
@@ -30,8 +36,11 @@ def imported(path: Path) -> set[str]:
             found.update(f"{inside}.{alias.name}".lstrip(".") for alias in node.names)
             found.add(inside)
         elif isinstance(node, ast.Import):
-            found.update(alias.name.removeprefix("helpers.") for alias in node.names
-                         if alias.name.startswith("helpers."))
+            found.update(
+                alias.name.removeprefix("helpers.")
+                for alias in node.names
+                if alias.name.startswith("helpers.")
+            )
     return found
 
 
@@ -41,7 +50,7 @@ def cycle(graph: dict[str, set[str]]) -> list[str]:
 
     def visit(module: str, path: list[str]) -> list[str]:
         if module in path:
-            return path[path.index(module):] + [module]
+            return path[path.index(module) :] + [module]
         if module in done:
             return []
         for name in sorted(graph.get(module, ())):

@@ -1,4 +1,5 @@
 """A local tf.data service: worker processes serve and die, readers report what arrived, sizes as sent."""
+
 from __future__ import annotations
 
 import contextlib
@@ -20,12 +21,18 @@ def test_sent_bytes_are_what_snappy_leaves():
     zeros = tf.zeros((8, 32, 32, 3), tf.uint8)
     noise = tf.constant(np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8))
     assert local_service.sent_bytes(zeros) < zeros.numpy().nbytes / 10  # runs compress
-    assert noise.numpy().nbytes <= local_service.sent_bytes(noise) < 1.01 * noise.numpy().nbytes + 1024
+    assert (
+        noise.numpy().nbytes <= local_service.sent_bytes(noise) < 1.01 * noise.numpy().nbytes + 1024
+    )
 
 
 def test_epoch_counts():
     assert local_service.epoch_counts([0, 1, 1, 3, 3, 3], images=5) == {
-        "images": 5, "read": 6, "missing": 2, "read_twice_or_more": 2}
+        "images": 5,
+        "read": 6,
+        "missing": 2,
+        "read_twice_or_more": 2,
+    }
 
 
 def test_a_reader_reads_in_the_background_and_keeps_its_error():
@@ -34,7 +41,9 @@ def test_a_reader_reads_in_the_background_and_keeps_its_error():
     assert reader.arrived == [0, 1, 2, 3, 4] and reader.error is None
     assert local_service.counts_once_quiet({"a": reader}, quiet=0.1) == {"a": 5}
 
-    broken = local_service.Reader(tf.data.Dataset.from_tensor_slices(["0", "1", "x"]).map(tf.strings.to_number))
+    broken = local_service.Reader(
+        tf.data.Dataset.from_tensor_slices(["0", "1", "x"]).map(tf.strings.to_number)
+    )
     broken.join(timeout=30)
     assert broken.arrived == [0, 1] and isinstance(broken.error, tf.errors.InvalidArgumentError)
 
@@ -87,7 +96,9 @@ def test_a_worker_process_serves_and_is_killed(tmp_path):
         [worker] = local_service.start_workers([dispatcher], [port], tmp_path, servers)
         assert (tmp_path / "worker.py").read_text() == local_service.WORKER_SCRIPT
         assert local_service.port_of(dispatcher) > 0 and local_service.listening_on(port)
-        numbers = tf.data.Dataset.range(4).apply(service.distribute("parallel_epochs", dispatcher.target))
+        numbers = tf.data.Dataset.range(4).apply(
+            service.distribute("parallel_epochs", dispatcher.target)
+        )
         assert sorted(int(n) for n in numbers) == [0, 1, 2, 3]
         local_service.kill(worker)
         assert worker.returncode == -9

@@ -1,4 +1,5 @@
 """Throughput counts what it should, the decode ceiling bounds a slow pipeline, the benchmark runs."""
+
 from __future__ import annotations
 
 import itertools
@@ -16,7 +17,14 @@ import tensorflow as tf
 from helpers import pipelines
 from helpers.bench import labelled_files
 from helpers.config import ROOT
-from helpers.measure import EpochTimer, Throughput, best_of_rounds, decode_ceiling, percent_of_ceiling, throughput
+from helpers.measure import (
+    EpochTimer,
+    Throughput,
+    best_of_rounds,
+    decode_ceiling,
+    percent_of_ceiling,
+    throughput,
+)
 
 
 def paced(batches, pauses):
@@ -40,11 +48,13 @@ def test_throughput_matches_a_known_pace_and_skips_warm_up():
 
 def test_partial_last_batch_counts_its_real_size():
     measured = throughput(arrays([8] * 6 + [2]), batches=100, warmup=1)
-    assert (measured.batches, measured.images) == (6, 42)  # 5 full batches after warm-up, then 2 images
+    # 5 full batches after warm-up, then 2 images
+    assert (measured.batches, measured.images) == (6, 42)
 
 
 def test_a_dataset_is_timed_over_whole_passes():
-    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((16, 4, 4, 3), np.float32)).batch(8)  # 2 batches a pass
+    # 2 batches a pass
+    dataset = tf.data.Dataset.from_tensor_slices(np.zeros((16, 4, 4, 3), np.float32)).batch(8)
     measured = throughput(dataset, batches=5, warmup=1, seconds=0)
     assert (measured.batches, measured.images) == (5, 40)
 
@@ -57,8 +67,12 @@ def test_data_that_ends_during_warm_up_is_an_error():
 def test_decode_ceiling_bounds_a_slowed_pipeline(quick_dataset):
     paths, labels = labelled_files(quick_dataset)
     ceiling = decode_ceiling(paths, image_size=64, batch_size=8, seconds=0.5)
-    slowed = throughput(paced(pipelines.from_files(paths, labels, 64, 8).repeat(), itertools.repeat(0.2)),
-                        batches=4, warmup=1, seconds=0)
+    slowed = throughput(
+        paced(pipelines.from_files(paths, labels, 64, 8).repeat(), itertools.repeat(0.2)),
+        batches=4,
+        warmup=1,
+        seconds=0,
+    )
     assert ceiling.seconds >= 0.5
     assert ceiling.images_per_second > 0
     assert ceiling.images_per_second >= slowed.images_per_second
@@ -80,22 +94,55 @@ def test_best_of_rounds_interleaves_and_keeps_the_best():
         def measure():
             calls.append(name)
             return Throughput(next(rates), 1, 1, 1.0)
+
         return measure
 
     best = best_of_rounds({"a": once("a"), "b": once("b")}, rounds=2)
     assert calls == ["a", "b", "a", "b"]
-    assert {name: result.images_per_second for name, result in best.items()} == {"a": 300.0, "b": 50.0}
+    assert {name: result.images_per_second for name, result in best.items()} == {
+        "a": 300.0,
+        "b": 50.0,
+    }
 
 
 def test_bench_smoke_run_prints_every_figure(quick_dataset):
     env = {**os.environ, "COURSE_DATA_DIR": str(quick_dataset.parent)}
-    run = subprocess.run([sys.executable, "-m", "helpers.bench", "--dataset", "embedded-quick", "--batches", "3",
-                          "--warmup", "1", "--rounds", "2", "--seconds", "0.1", "--image-size", "64", "--batch-size", "8"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "helpers.bench",
+            "--dataset",
+            "embedded-quick",
+            "--batches",
+            "3",
+            "--warmup",
+            "1",
+            "--rounds",
+            "2",
+            "--seconds",
+            "0.1",
+            "--image-size",
+            "64",
+            "--batch-size",
+            "8",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    for name in ("decode ceiling", "tf.data (", "tf.data + uint8 file cache", "TFRecords, pre-resized",
-                 "image_dataset_from_directory", "ImageDataGenerator.flow_from_directory"):
+    for name in (
+        "decode ceiling",
+        "tf.data (",
+        "tf.data + uint8 file cache",
+        "TFRecords, pre-resized",
+        "image_dataset_from_directory",
+        "ImageDataGenerator.flow_from_directory",
+    ):
         assert any(line.startswith(name) and "images/s" in line for line in lines), run.stdout
     for ratio in ("tf.data / ImageDataGenerator:", "pre-resized TFRecords / tf.data:", "x faster)"):
         assert ratio in run.stdout

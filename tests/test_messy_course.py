@@ -2,6 +2,7 @@
 
 And memory stays bounded however many huge images a folder holds.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -11,12 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from colab_venv import run_as_colab
+from messy_dataset import make_messy_dataset, write_huge_images
+
 from helpers.config import ROOT
 from helpers.results import load_results
 from helpers.runner import course_notebooks
-from messy_dataset import make_messy_dataset, write_huge_images
 
 
 @pytest.fixture(scope="module")
@@ -58,22 +59,37 @@ def whole_course(messy, request, tmp_path_factory) -> tuple[Path, str]:
 
 def run_on_colab(venv: Path, url: str, root: Path, out: Path) -> tuple[Path, str]:
     folders = {name: str(out / name) for name in ("data", "logs", "results")}
-    env = {"COURSE_DATASET": str(root), **{f"COURSE_{name.upper()}_DIR": path for name, path in folders.items()}}
+    env = {
+        "COURSE_DATASET": str(root),
+        **{f"COURSE_{name.upper()}_DIR": path for name, path in folders.items()},
+    }
     printed = {}
     for notebook in course_notebooks():
         done = run_as_colab(venv, notebook.stem, url, out / "sessions" / notebook.stem, env)
         output = done.stdout + done.stderr
-        assert done.returncode == 0 and "Traceback" not in output, f"{notebook.stem} on Colab's runtime:\n{output[-4000:]}"
+        assert done.returncode == 0 and "Traceback" not in output, (
+            f"{notebook.stem} on Colab's runtime:\n{output[-4000:]}"
+        )
         printed[notebook.stem] = done.stdout
     return out / "results", printed["00_setup_and_data"]
 
 
 def run_here(root: Path, out: Path) -> tuple[Path, str]:
-    run = subprocess.run([sys.executable, "-m", "helpers.course", "run", "--dataset", str(root), "--out", str(out)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    run = subprocess.run(
+        [sys.executable, "-m", "helpers.course", "run", "--dataset", str(root), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     setup = nbformat.read(out / "00_setup_and_data.ipynb", 4)
-    printed = "".join(output.get("text", "") for cell in setup.cells if cell.cell_type == "code" for output in cell.outputs)
+    printed = "".join(
+        output.get("text", "")
+        for cell in setup.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
     return out / "results", printed
 
 
@@ -83,12 +99,18 @@ def test_every_notebook_runs_on_a_messy_folder_and_uses_every_good_image(messy, 
     found = load_results(results)
     setup = found.pop("00_setup_and_data")["numbers"]
     assert (setup["good_images"], setup["bad_files"]) == (len(kinds["good"]), len(kinds["bad"]))
-    pipelines = {name: result["numbers"] for name, result in found.items() if "pipeline" in result["numbers"]}
+    pipelines = {
+        name: result["numbers"] for name, result in found.items() if "pipeline" in result["numbers"]
+    }
     assert len(pipelines) >= 7, sorted(found)
-    legacy_reads = (".png", ".jpg", ".jpeg", ".bmp")  # ImageDataGenerator's flow_from_directory: no GIF
+    # ImageDataGenerator's flow_from_directory: no GIF
+    legacy_reads = (".png", ".jpg", ".jpeg", ".bmp")
     for name, numbers in pipelines.items():
-        expected = kinds["good"] if name != "01_image_data_generator" else \
-            {f for f in kinds["good"] if f.lower().endswith(legacy_reads)}
+        expected = (
+            kinds["good"]
+            if name != "01_image_data_generator"
+            else {f for f in kinds["good"] if f.lower().endswith(legacy_reads)}
+        )
         assert numbers.get("images_used") == len(expected), name
     for relpath in kinds["bad"]:  # notebook 00 says which files it skipped, and why
         assert f"skipped {relpath}: " in setup_printed
@@ -126,11 +148,25 @@ def test_memory_stays_bounded_however_many_huge_images(quick_dataset, tmp_path, 
     for count in (4, 16):
         folder = tmp_path / f"{count}_huge"
         write_huge_images(folder, count, quick_dataset)
-        child = subprocess.run([sys.executable, "-c", textwrap.dedent(PEAK_OF), str(folder), str(tmp_path / f"records{count}"),
-                                what], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        child = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                textwrap.dedent(PEAK_OF),
+                str(folder),
+                str(tmp_path / f"records{count}"),
+                what,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert child.returncode == 0, child.stderr[-2000:]
         raised[count] = float(child.stdout.split()[-1])
     decoded_mib = 4800 * 3200 * 3 / 2**20  # one image, decoded to uint8
-    print(f"{what}: peak memory raised by {raised[4]:,.0f} MiB for 4 huge images, {raised[16]:,.0f} MiB for 16 "
-          f"({decoded_mib:,.0f} MiB each, decoded)")
+    print(
+        f"{what}: peak memory raised by {raised[4]:,.0f} MiB for 4 huge images, {raised[16]:,.0f} MiB for 16 "
+        f"({decoded_mib:,.0f} MiB each, decoded)"
+    )
     assert raised[16] - raised[4] < 6 * decoded_mib  # holding all 12 more would take 12 x as much

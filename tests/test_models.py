@@ -1,4 +1,5 @@
 """Every model the course trains builds offline, and a failed weights download says what to do."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,7 +42,9 @@ def test_the_efficientnet_stem_normalises_0_255_images_with_imagenet_statistics(
 
     stem = efficientnet_stem(32, name="efficientnetb0")
     mean, std = 255 * np.array(IMAGENET_MEAN), 255 * np.array(IMAGENET_STD)
-    images = np.stack([np.broadcast_to(mean, (32, 32, 3)), np.broadcast_to(mean + std, (32, 32, 3))])
+    images = np.stack(
+        [np.broadcast_to(mean, (32, 32, 3)), np.broadcast_to(mean + std, (32, 32, 3))]
+    )
     normalised = stem.predict(images.astype(np.float32), verbose=0)
     np.testing.assert_allclose(normalised[0], 0, atol=1e-4)  # the mean becomes 0
     np.testing.assert_allclose(normalised[1], 1, atol=1e-4)  # one standard deviation above it, 1

@@ -1,4 +1,5 @@
 """Child processes start once ready, get their arguments, report failures, and never outlive their parent."""
+
 from __future__ import annotations
 
 import socket
@@ -47,7 +48,10 @@ def test_start_waits_for_ready_and_stop_ends_the_child(tmp_path):
     child = processes.start(script, "a", 2, log=tmp_path / "server.log")
     try:
         assert child.poll() is None
-        assert (tmp_path / "server.log").read_text().splitlines() == ["starting ['a', '2']", "ready"]
+        assert (tmp_path / "server.log").read_text().splitlines() == [
+            "starting ['a', '2']",
+            "ready",
+        ]
     finally:
         started = time.monotonic()
         code = processes.stop(child)
@@ -64,21 +68,31 @@ def test_running_stops_the_child_when_the_block_fails(tmp_path):
 
 
 def test_a_script_that_fails_before_ready_is_reported_with_its_output(tmp_path):
-    script = _script(tmp_path, "broken.py", """
+    script = _script(
+        tmp_path,
+        "broken.py",
+        """
         import sys
         sys.exit("cannot reach the dispatcher")
-    """)
-    with pytest.raises(RuntimeError, match=r"broken\.py exited with code 1(.|\n)*cannot reach the dispatcher"):
+    """,
+    )
+    with pytest.raises(
+        RuntimeError, match=r"broken\.py exited with code 1(.|\n)*cannot reach the dispatcher"
+    ):
         processes.start(script, log=tmp_path / "broken.log")
 
 
 def test_a_silent_script_times_out_and_is_stopped(tmp_path):
     pid_file = tmp_path / "pid"
-    script = _script(tmp_path, "silent.py", f"""
+    script = _script(
+        tmp_path,
+        "silent.py",
+        f"""
         import os, time
         open({str(pid_file)!r}, "w").write(str(os.getpid()))
         time.sleep(3600)
-    """)
+    """,
+    )
     with pytest.raises(RuntimeError, match=r"silent\.py was not ready within 2 s"):
         processes.start(script, log=tmp_path / "silent.log", timeout=2)
     assert _gone(int(pid_file.read_text()))
@@ -87,14 +101,22 @@ def test_a_silent_script_times_out_and_is_stopped(tmp_path):
 def test_the_child_exits_when_its_parent_dies(tmp_path):
     script = _script(tmp_path, "server.py", SERVER)
     parent = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import os
             from helpers import processes
             child = processes.start({str(script)!r}, log={str(tmp_path / "server.log")!r})
             print(child.pid, flush=True)
             os._exit(0)  # dies without stopping its child
-        """)],
-        capture_output=True, text=True, timeout=60, cwd=Path(processes.__file__).parents[1])
+        """),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(processes.__file__).parents[1],
+    )
     assert parent.returncode == 0, parent.stderr
     assert _gone(int(parent.stdout))
 

@@ -1,4 +1,5 @@
 """The profiling helpers tell a step that waits for input from one that computes."""
+
 from __future__ import annotations
 
 import gzip
@@ -12,13 +13,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from servers import OPENER, serve
 from xprof.convert import raw_to_tool_data
 
 from helpers.config import settings
 from helpers.plots import timeline
 from helpers.processes import free_port
 from helpers.profiling import StepProfiler, profile_fit, repeat_for, summarize
-from servers import OPENER, serve
 
 NOTEBOOK = "test_profiling"
 STEPS = (3, 6)  # a short window after warm-up keeps the file fast
@@ -48,14 +49,18 @@ def starved() -> tf.data.Dataset:
 
 
 def model(side: int, *layers: keras.layers.Layer) -> keras.Model:
-    net = keras.Sequential([keras.Input((side, side, 3)), *layers, keras.layers.Flatten(), keras.layers.Dense(5)])
+    net = keras.Sequential(
+        [keras.Input((side, side, 3)), *layers, keras.layers.Flatten(), keras.layers.Dense(5)]
+    )
     net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return net
 
 
 def fit(net: keras.Model, data, run: str) -> Path:
     profiler = StepProfiler(NOTEBOOK, run, STEPS)
-    net.fit(data, epochs=1, steps_per_epoch=STEPS[1] + 2, shuffle=False, callbacks=[profiler], verbose=0)
+    net.fit(
+        data, epochs=1, steps_per_epoch=STEPS[1] + 2, shuffle=False, callbacks=[profiler], verbose=0
+    )
     return profiler.logdir
 
 
@@ -64,7 +69,9 @@ def custom_loop(net: keras.Model, data: tf.data.Dataset, run: str) -> Path:
     def train_step(images: tf.Tensor, labels: tf.Tensor) -> None:
         with tf.GradientTape() as tape:
             loss = net.loss(labels, net(images, training=True))
-        net.optimizer.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+        net.optimizer.apply_gradients(
+            zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables)
+        )
 
     profiler = StepProfiler(NOTEBOOK, run, STEPS)
     for images, labels in profiler.trace(data.take(STEPS[1] + 2)):
@@ -100,7 +107,8 @@ def test_cached_pipeline_under_a_heavier_model_is_compute_bound() -> None:
 
 def test_image_data_generator_waits_in_python(quick_dataset: Path) -> None:
     batches = tf.keras.preprocessing.image.ImageDataGenerator(rescale=1 / 255).flow_from_directory(
-        str(quick_dataset), target_size=(64, 64), batch_size=16, class_mode="sparse")
+        str(quick_dataset), target_size=(64, 64), batch_size=16, class_mode="sparse"
+    )
     summary = summarize(fit(model(64), batches, "image_data_generator"))
     print(summary)
     assert summary.bound == "input-bound" and summary.wait_share > 0.5
@@ -111,7 +119,10 @@ def test_image_data_generator_waits_in_python(quick_dataset: Path) -> None:
 def test_timeline_shows_waiting_and_the_pipeline(starved_run: Path) -> None:
     figure = timeline(summarize(starved_run), steps=2)
     ax = figure.axes[0]
-    assert [label.get_text() for label in ax.get_yticklabels()] == ["training step", "input pipeline"]
+    assert [label.get_text() for label in ax.get_yticklabels()] == [
+        "training step",
+        "input pipeline",
+    ]
     assert "input-bound" in ax.get_title()
 
 
@@ -128,8 +139,17 @@ def test_capture_loads_in_xprof_converters(starved_run: Path) -> None:
 def tensorboard(starved_run: Path, tmp_path: Path) -> Iterator[str]:
     """A TensorBoard over the notebook's logs; yields its URL and is always stopped."""
     url = f"http://127.0.0.1:{free_port()}"
-    command = [sys.executable, "-m", "tensorboard.main", "--logdir", str(starved_run.parent),
-               "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1]]
+    command = [
+        sys.executable,
+        "-m",
+        "tensorboard.main",
+        "--logdir",
+        str(starved_run.parent),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        url.rsplit(":", 1)[1],
+    ]
     with serve(command, url, tmp_path / "tensorboard.log"):
         yield url
 
@@ -173,7 +193,9 @@ class TwoBatches(keras.utils.PyDataset):
         return np.full((4, 32, 32, 3), index, dtype=np.float32), np.arange(4) % 5
 
 
-@pytest.mark.parametrize("short", [lambda: one_batch(32).take(2), TwoBatches], ids=["tf.data", "PyDataset"])
+@pytest.mark.parametrize(
+    "short", [lambda: one_batch(32).take(2), TwoBatches], ids=["tf.data", "PyDataset"]
+)
 def test_profile_fit_repeats_data_shorter_than_its_window_and_says_so(short, capsys) -> None:
     summary = profile_fit(model(32), short(), NOTEBOOK, "short")
     first, last = settings().scale.profile_steps

@@ -5,6 +5,7 @@ of at most 15 non-blank lines; at most 2 % of code lines over 100 characters; a 
 most 8 lines; no test markers in the code a learner reads; no execution timestamps.
 A notebook that outgrows the budget is split or trimmed, never exempted.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,10 +56,18 @@ def over_budget(read: Reading) -> list[str]:
     """A line for each budget the reading exceeds."""
     checks = [
         (read.minutes > MINUTES, f"about {read.minutes:.0f} min to read (budget {MINUTES})"),
-        (read.longest_cell > CELL_LINES, f"a code cell of {read.longest_cell} lines (budget {CELL_LINES})"),
-        (read.long_line_share > LONG_LINE_SHARE,
-         f"{read.long_line_share:.0%} of code lines over {LONG_LINE} characters (budget {LONG_LINE_SHARE:.0%})"),
-        (read.setup_lines > SETUP_LINES, f"a setup cell of {read.setup_lines} lines (budget {SETUP_LINES})"),
+        (
+            read.longest_cell > CELL_LINES,
+            f"a code cell of {read.longest_cell} lines (budget {CELL_LINES})",
+        ),
+        (
+            read.long_line_share > LONG_LINE_SHARE,
+            f"{read.long_line_share:.0%} of code lines over {LONG_LINE} characters (budget {LONG_LINE_SHARE:.0%})",
+        ),
+        (
+            read.setup_lines > SETUP_LINES,
+            f"a setup cell of {read.setup_lines} lines (budget {SETUP_LINES})",
+        ),
         (read.test_markers > 0, f"{read.test_markers} test markers in the code (use cell tags)"),
         (read.timestamped_cells > 0, f"execution timestamps in {read.timestamped_cells} cells"),
     ]
@@ -71,13 +80,23 @@ def test_notebook_fits_the_reading_budget(path: Path) -> None:
 
 
 def test_the_count_sees_what_a_reader_sees() -> None:
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell(" ".join(["word"] * 1800)),  # 10 minutes
-        nbformat.v4.new_code_cell("import sys\n\nx = 1\n"),
-        nbformat.v4.new_code_cell("\n".join(["# NBVAL_IGNORE_OUTPUT", *["y = 2"] * 15, "z" * 101])),
-    ])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(" ".join(["word"] * 1800)),  # 10 minutes
+            nbformat.v4.new_code_cell("import sys\n\nx = 1\n"),
+            nbformat.v4.new_code_cell(
+                "\n".join(["# NBVAL_IGNORE_OUTPUT", *["y = 2"] * 15, "z" * 101])
+            ),
+        ]
+    )
     notebook.cells[2].metadata["execution"] = {"iopub.status.idle": "2026-01-01T00:00:00Z"}
     read = reading(notebook)
     assert read.minutes == pytest.approx(10 + 19 / 8)
-    assert (read.longest_cell, read.setup_lines, read.test_markers, read.timestamped_cells) == (17, 2, 1, 1)
-    assert len(over_budget(read)) == 4  # long cell, long lines, marker, timestamps; not the minutes or the setup
+    assert (read.longest_cell, read.setup_lines, read.test_markers, read.timestamped_cells) == (
+        17,
+        2,
+        1,
+        1,
+    )
+    # long cell, long lines, marker, timestamps; not the minutes or the setup
+    assert len(over_budget(read)) == 4

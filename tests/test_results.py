@@ -1,4 +1,5 @@
 """Results round-trip through JSON with their context, and build the comparison: rows, tables, charts."""
+
 from __future__ import annotations
 
 import json
@@ -8,20 +9,42 @@ import numpy as np
 
 from helpers.config import settings
 from helpers.plots import accuracy_per_epoch, plot_epochs, plot_throughput, plot_waiting
-from helpers.results import (ceiling_multiple, comparison_table, context_differences, decode_ceilings, decodes,
-                             extremes, format_table, lesson_rows, load_results, markdown_rows, missing_results,
-                             pipeline_rows, record)
+from helpers.results import (
+    ceiling_multiple,
+    comparison_table,
+    context_differences,
+    decode_ceilings,
+    decodes,
+    extremes,
+    format_table,
+    lesson_rows,
+    load_results,
+    markdown_rows,
+    missing_results,
+    pipeline_rows,
+    record,
+)
 
 
 def test_record_and_load_round_trip_with_context(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
     recorded = record("02_tf_data", images_per_second=np.float32(812.5), epochs=2)
-    assert recorded.path == tmp_path / "02_tf_data.json" and recorded.rows == []  # no pipeline, no row
-    assert repr(recorded).startswith("Recorded in ") and repr(recorded).endswith("02_tf_data.json: 0 pipeline row(s)")
+    # no pipeline, no row
+    assert recorded.path == tmp_path / "02_tf_data.json" and recorded.rows == []
+    assert repr(recorded).startswith("Recorded in ") and repr(recorded).endswith(
+        "02_tf_data.json: 0 pipeline row(s)"
+    )
     result = load_results()["02_tf_data"]
     assert result["numbers"] == {"images_per_second": 812.5, "epochs": 2}
     context = result["context"]
-    assert {"scale", "dataset", "image_size", "batch_size", "cpu_count", "tensorflow"} <= context.keys()
+    assert {
+        "scale",
+        "dataset",
+        "image_size",
+        "batch_size",
+        "cpu_count",
+        "tensorflow",
+    } <= context.keys()
     assert context["image_size"] == settings().scale.image_size
     assert datetime.fromisoformat(context["measured_at"]).tzinfo is not None
 
@@ -33,7 +56,9 @@ def test_table_rows_come_from_the_files(tmp_path, monkeypatch):
     rows = pipeline_rows(load_results())
     assert [row["notebook"] for row in rows] == ["01_baseline", "02_tf_data"]
     assert rows[0]["images_per_second"] == 100.0 and rows[1]["images_per_second"] is None
-    table = format_table(rows, {"notebook": "notebook", "images_per_second": "images/s"}).splitlines()
+    table = format_table(
+        rows, {"notebook": "notebook", "images_per_second": "images/s"}
+    ).splitlines()
     assert table[0].split() == ["notebook", "images/s"]
     assert table[2].split() == ["02_tf_data", "-"]
     assert len(plot_throughput(rows).axes[0].patches) == 2
@@ -42,8 +67,13 @@ def test_table_rows_come_from_the_files(tmp_path, monkeypatch):
 def test_a_recorded_pipeline_shows_its_rows_as_the_comparison_will(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
     shown = record("07_tfrecords", **TFRECORDS)._repr_markdown_()
-    assert markdown_rows(shown) == markdown_rows(comparison_table(pipeline_rows(load_results()), markdown=True))
-    assert [row["% waiting, accelerator stand-in"] for row in markdown_rows(shown)] == ["60.0", "2.0"]
+    assert markdown_rows(shown) == markdown_rows(
+        comparison_table(pipeline_rows(load_results()), markdown=True)
+    )
+    assert [row["% waiting, accelerator stand-in"] for row in markdown_rows(shown)] == [
+        "60.0",
+        "2.0",
+    ]
 
 
 def test_missing_results_name_the_notebook_to_run(tmp_path, monkeypatch):
@@ -54,24 +84,46 @@ def test_missing_results_name_the_notebook_to_run(tmp_path, monkeypatch):
 
 
 def result(numbers: dict, **context) -> dict:
-    return {"numbers": numbers, "context": {"scale": "quick", "dataset": "embedded", "cpu_count": 2, **context}}
+    return {
+        "numbers": numbers,
+        "context": {"scale": "quick", "dataset": "embedded", "cpu_count": 2, **context},
+    }
 
 
-TFRECORDS = {"pipeline": "TFRecords, JPEG bytes", "images_per_second": 900.0, "decode_ceiling": 1000.0,
-             "percent_of_ceiling": 90.0, "epoch_seconds": [9.0, 5.0, 7.0, 6.0], "wait_share": 0.25, "val_accuracy": 0.5,
-             "pipeline_preresized": "TFRecords, pre-resized", "images_per_second_preresized": 3000.0,
-             "epoch_seconds_preresized": [4.0], "wait_share_preresized": 0.0, "images_per_second_augmented": 400.0,
-             "wait_share_accelerator": 0.6, "wait_share_accelerator_preresized": 0.02, "decodes_preresized": False}
+TFRECORDS = {
+    "pipeline": "TFRecords, JPEG bytes",
+    "images_per_second": 900.0,
+    "decode_ceiling": 1000.0,
+    "percent_of_ceiling": 90.0,
+    "epoch_seconds": [9.0, 5.0, 7.0, 6.0],
+    "wait_share": 0.25,
+    "val_accuracy": 0.5,
+    "pipeline_preresized": "TFRecords, pre-resized",
+    "images_per_second_preresized": 3000.0,
+    "epoch_seconds_preresized": [4.0],
+    "wait_share_preresized": 0.0,
+    "images_per_second_augmented": 400.0,
+    "wait_share_accelerator": 0.6,
+    "wait_share_accelerator_preresized": 0.02,
+    "decodes_preresized": False,
+}
 
 
 def test_a_named_suffix_makes_a_row_and_other_suffixes_do_not():
-    rows = pipeline_rows({"00_setup": result({"decode_ceiling": 1100.0}), "07_tfrecords": result(TFRECORDS)})
+    rows = pipeline_rows(
+        {"00_setup": result({"decode_ceiling": 1100.0}), "07_tfrecords": result(TFRECORDS)}
+    )
     assert [row["pipeline"] for row in rows] == ["TFRecords, JPEG bytes", "TFRecords, pre-resized"]
     jpeg, preresized = rows
-    assert jpeg["first_epoch_seconds"] == 9.0 and jpeg["later_epoch_seconds"] == 6.0  # the median of the rest
+    # the median of the rest
+    assert jpeg["first_epoch_seconds"] == 9.0 and jpeg["later_epoch_seconds"] == 6.0
     assert jpeg["waiting_percent"] == 25.0 and jpeg["images_per_second"] == 900.0
-    assert jpeg["waiting_accelerator_percent"] == 60.0 and preresized["waiting_accelerator_percent"] == 2.0
-    assert preresized["images_per_second"] == 3000.0 and preresized["decode_ceiling"] == 1000.0  # the notebook's own
+    assert (
+        jpeg["waiting_accelerator_percent"] == 60.0
+        and preresized["waiting_accelerator_percent"] == 2.0
+    )
+    # the notebook's own
+    assert preresized["images_per_second"] == 3000.0 and preresized["decode_ceiling"] == 1000.0
     assert preresized["first_epoch_seconds"] == 4.0 and preresized["later_epoch_seconds"] is None
     assert preresized["waiting_percent"] == 0.0 and preresized["val_accuracy"] is None
     assert preresized["notebook"] == "07_tfrecords" and preresized["cpu_count"] == 2
@@ -82,7 +134,9 @@ def test_the_comparison_table_formats_each_column():
     text = comparison_table(rows).splitlines()
     assert text[0].startswith("notebook      pipeline") and text[0].endswith("TF")
     assert text[2].split("  ")[:2] == ["07_tfrecords", "TFRecords, pre-resized"]
-    assert text[1].split()[-14:-9] == ["900", "90", "1,000", "9.0", "6.0"] and text[1].endswith("2.21.0")
+    assert text[1].split()[-14:-9] == ["900", "90", "1,000", "9.0", "6.0"] and text[1].endswith(
+        "2.21.0"
+    )
     markdown = comparison_table(rows, markdown=True).splitlines()
     assert "| % waiting | % waiting, accelerator stand-in | val accuracy |" in markdown[0]
     assert markdown[1].startswith("| :--- | :--- | ---: |")  # text left, numbers right
@@ -91,42 +145,78 @@ def test_the_comparison_table_formats_each_column():
 
 
 def test_differences_in_context_are_named_with_their_notebooks():
-    rows = pipeline_rows({"01_a": result({"pipeline": "a"}), "02_b": result({"pipeline": "b"}, cpu_count=8),
-                                  "03_c": result({"pipeline": "c"})})
+    rows = pipeline_rows(
+        {
+            "01_a": result({"pipeline": "a"}),
+            "02_b": result({"pipeline": "b"}, cpu_count=8),
+            "03_c": result({"pipeline": "c"}),
+        }
+    )
     assert context_differences(rows) == ["cores differs: 2 in 01, 03; 8 in 02"]
     assert context_differences(rows[:1]) == []
 
 
 def test_each_decode_ceiling_counts_once():
-    rows = pipeline_rows({"03_files": result({"pipeline": "files", "decode_ceiling": 900.0}),
-                                  "07_tfrecords": result(TFRECORDS)})
+    rows = pipeline_rows(
+        {
+            "03_files": result({"pipeline": "files", "decode_ceiling": 900.0}),
+            "07_tfrecords": result(TFRECORDS),
+        }
+    )
     assert len(rows) == 3 and decode_ceilings(rows) == [900.0, 1000.0]
 
 
 def test_a_pipeline_decodes_unless_its_notebook_says_it_does_not():
-    rows = pipeline_rows({"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})})
+    rows = pipeline_rows(
+        {"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})}
+    )
     assert [ceiling_multiple(row) for row in rows] == [0.9, 3.0, None]
     assert [decodes(row) for row in rows] == [True, False, True]
 
 
 def test_charts_show_every_row_in_order_at_one_size():
-    rows = pipeline_rows({"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})})
+    rows = pipeline_rows(
+        {"07_tfrecords": result(TFRECORDS), "08_other": result({"pipeline": "other"})}
+    )
     throughput = plot_throughput(rows)
     decoding, beyond = throughput.axes
-    assert [label.get_text().split(" · ")[0] for label in decoding.get_yticklabels()] == ["07", "08"]
-    assert [text.get_text() for text in decoding.texts] == ["900 · 90 % of its ceiling", "not recorded"]
-    assert decoding.collections[0].get_offsets().tolist() == [[1000.0, 0.0]]  # the row's own ceiling
-    assert [label.get_text() for label in beyond.get_yticklabels()] == ["07 · TFRecords, pre-resized"]
+    assert [label.get_text().split(" · ")[0] for label in decoding.get_yticklabels()] == [
+        "07",
+        "08",
+    ]
+    assert [text.get_text() for text in decoding.texts] == [
+        "900 · 90 % of its ceiling",
+        "not recorded",
+    ]
+    # the row's own ceiling
+    assert decoding.collections[0].get_offsets().tolist() == [[1000.0, 0.0]]
+    assert [label.get_text() for label in beyond.get_yticklabels()] == [
+        "07 · TFRecords, pre-resized"
+    ]
     assert [text.get_text() for text in beyond.texts] == ["3.0× (3,000 images/s)"]
-    assert [line.get_xdata()[0] for line in beyond.lines] == [1]  # the decode ceiling, as a multiple
+    # the decode ceiling, as a multiple
+    assert [line.get_xdata()[0] for line in beyond.lines] == [1]
     epochs = plot_epochs(rows).axes[0]
-    assert len(epochs.collections[0].get_offsets()) == 2  # a first-epoch mark for each row that trained
-    assert [text.get_text() for text in epochs.texts] == ["6.0 s · first 9.0 s", "not recorded", "not recorded"]
+    # a first-epoch mark for each row that trained
+    assert len(epochs.collections[0].get_offsets()) == 2
+    assert [text.get_text() for text in epochs.texts] == [
+        "6.0 s · first 9.0 s",
+        "not recorded",
+        "not recorded",
+    ]
     waiting = plot_waiting(rows).axes[0]
     assert waiting.get_xlim() == (0, 110)
-    assert [text.get_text() for text in waiting.texts] == [  # the course model's bars, then the stand-in's
-        "25.0 %", "0.0 %", "not recorded", "60.0 %", "2.0 %", "not recorded"]
-    assert len(plot_throughput(rows[:1]).axes) == 1  # no panel for rows past the ceiling when none is
+    # the course model's bars, then the stand-in's
+    assert [text.get_text() for text in waiting.texts] == [
+        "25.0 %",
+        "0.0 %",
+        "not recorded",
+        "60.0 %",
+        "2.0 %",
+        "not recorded",
+    ]
+    # no panel for rows past the ceiling when none is
+    assert len(plot_throughput(rows[:1]).axes) == 1
     for figure in (plot_waiting([]), plot_throughput([]), plot_epochs(rows)):
         assert figure.get_size_inches().tolist() == throughput.get_size_inches().tolist()
 
@@ -140,15 +230,24 @@ def test_extremes_skip_rows_without_the_figure():
 
 def test_a_lesson_makes_a_row_only_with_both_of_its_numbers(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
-    recorded = record("01_baseline", images_per_second_idg_workers=300.0, images_per_second_tf_data_fit=750.0,
-                      val_accuracy_full_shuffle=0.9)  # the shuffling lesson lacks its other number
+    recorded = record(
+        "01_baseline",
+        images_per_second_idg_workers=300.0,
+        images_per_second_tf_data_fit=750.0,
+        val_accuracy_full_shuffle=0.9,
+    )  # the shuffling lesson lacks its other number
     assert [row["measured"] for row in recorded.lessons] == ["300 → 750 (2.5×)"]
-    assert "the articles" in recorded._repr_markdown_() and repr(recorded).endswith("1 lesson row(s)")
+    assert "the articles" in recorded._repr_markdown_() and repr(recorded).endswith(
+        "1 lesson row(s)"
+    )
     record("00_data", stem_input_std_0_255=1.04, stem_input_std_div255=0.0041)
     rows = lesson_rows(load_results())
     assert [(row["notebook"], row["measured"]) for row in rows] == [
-        ("00_data", "1.04 → 0.004"), ("01_baseline", "300 → 750 (2.5×)")]
-    cached = record("06_cache", images_per_second_cached_fit=2400.0)  # its lesson's other number is 01's
+        ("00_data", "1.04 → 0.004"),
+        ("01_baseline", "300 → 750 (2.5×)"),
+    ]
+    # its lesson's other number is 01's
+    cached = record("06_cache", images_per_second_cached_fit=2400.0)
     assert [row["measured"] for row in cached.lessons] == ["300 → 2,400 (8.0×)"]
 
 

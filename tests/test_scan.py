@@ -1,4 +1,5 @@
 """The scan finds every bad file with its reason, keeps every good one, and changes nothing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -6,8 +7,8 @@ import shutil
 
 import pytest
 
-from helpers.scan import UnusableFolder, scan_folder
 from helpers.messy import make_messy_folder
+from helpers.scan import UnusableFolder, scan_folder
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,11 @@ def _relative(root, paths):
 
 
 def _fingerprint(root):
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_scan_sorts_good_bad_and_ignored_files(messy):
@@ -77,7 +82,9 @@ def test_the_messy_folder_is_rebuilt_from_a_view_of_itself(messy, tmp_path):
     make_messy_folder(root, copy)
     rebuilt = make_messy_folder(copy, copy)
     assert rebuilt["bad"] == kinds["bad"] and rebuilt["ignored"] == kinds["ignored"]
-    assert {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()} == set().union(*rebuilt.values())
+    assert {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()} == set().union(
+        *rebuilt.values()
+    )
 
 
 def _folder(root, source, counts, broken=0):
@@ -100,19 +107,29 @@ def test_the_smallest_folder_every_notebook_can_use_is_accepted(quick_dataset, t
 
 
 def test_a_class_too_small_to_split_is_refused_by_name_with_what_to_change(quick_dataset, tmp_path):
-    report = scan_folder(_folder(tmp_path / "mine", quick_dataset, (40, 4), broken=2), progress=False)
+    report = scan_folder(
+        _folder(tmp_path / "mine", quick_dataset, (40, 4), broken=2), progress=False
+    )
     with pytest.raises(UnusableFolder) as refused:
         report.require_trainable()
     message = str(refused.value)
     assert "mine/class_1 holds 4 good images (2 more will not decode)" in message
-    assert "at least 5, so that the fifth of it kept for validation holds one. Add images to it" in message
+    assert (
+        "at least 5, so that the fifth of it kept for validation holds one. Add images to it"
+        in message
+    )
 
 
 @pytest.mark.parametrize("counts", [(39, 0), (20, 19)], ids=["one class", "39 images"])
-def test_a_folder_too_small_for_every_notebook_is_refused_with_what_to_change(counts, quick_dataset, tmp_path):
+def test_a_folder_too_small_for_every_notebook_is_refused_with_what_to_change(
+    counts, quick_dataset, tmp_path
+):
     report = scan_folder(_folder(tmp_path / "mine", quick_dataset, counts), progress=False)
-    with pytest.raises(UnusableFolder, match=r"mine holds 39 good images in \d classes: the course needs at "
-                                             r"least 40 in 2 classes .* Add images or classes\."):
+    with pytest.raises(
+        UnusableFolder,
+        match=r"mine holds 39 good images in \d classes: the course needs at "
+        r"least 40 in 2 classes .* Add images or classes\.",
+    ):
         report.require_trainable()
 
 
@@ -131,7 +148,11 @@ def test_one_epoch_counts_images_and_stops_at_the_first_error():
         return tf.zeros([4, 4, 3])
 
     stopped = one_epoch(tf.data.Dataset.range(10).map(fails_at_six).batch(2))
-    assert stopped.images == 6 and stopped.error.startswith("InvalidArgumentError: ") and "broken file" in stopped.error
+    assert (
+        stopped.images == 6
+        and stopped.error.startswith("InvalidArgumentError: ")
+        and "broken file" in stopped.error
+    )
     assert stopped.of(10) == "crashed (InvalidArgumentError)" and stopped.lost(10) is None
 
     class Batches:  # a PyDataset as flow_from_directory returns: indexed, and endless when iterated
@@ -147,10 +168,20 @@ def test_one_epoch_counts_images_and_stops_at_the_first_error():
 def test_side_by_side_pairs_each_loader_with_and_without_the_scan():
     from helpers.messy import Epoch, SideBySide
 
-    table = SideBySide({"loader": Epoch(0, "OSError: broken"), "+ ignore_errors()": Epoch(5)},
-                       {"loader": Epoch(6)}, good=6, taught_in={"loader": "01"})
+    table = SideBySide(
+        {"loader": Epoch(0, "OSError: broken"), "+ ignore_errors()": Epoch(5)},
+        {"loader": Epoch(6)},
+        good=6,
+        taught_in={"loader": "01"},
+    )
     rows = table.rows()
-    assert rows[0] == {"loader": "loader", "taught_in": "01", "without": "crashed (OSError)", "lost_without": None,
-                       "with_scan": "6 of 6", "lost_with": 0}
+    assert rows[0] == {
+        "loader": "loader",
+        "taught_in": "01",
+        "without": "crashed (OSError)",
+        "lost_without": None,
+        "with_scan": "6 of 6",
+        "lost_with": 0,
+    }
     assert rows[1]["with_scan"] is None and rows[1]["lost_without"] == 1
     assert table._repr_markdown_().startswith("| loader | notebook | without the scan |")

@@ -4,6 +4,7 @@ A small folder of one's own gives an epoch of a batch or two: ``fit`` then stops
 callback's last traced step, and a callback that stops the profiler only at that step never
 writes its capture. Each callback is taken from the committed notebook's own cell.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,9 +26,18 @@ WINDOW = (4, 8)
 def taught(notebook: str, name: str) -> type[keras.callbacks.Callback]:
     """The class ``name`` as defined in the notebook's code cell that starts with ``class <name>``."""
     cells = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4).cells
-    source = next(cell.source for cell in cells if cell.cell_type == "code"
-                  and cell.source.lstrip().startswith(f"class {name}("))
-    namespace = {"contextlib": contextlib, "jax": jax, "keras": keras, "profiling": profiling, "tf": tf}
+    source = next(
+        cell.source
+        for cell in cells
+        if cell.cell_type == "code" and cell.source.lstrip().startswith(f"class {name}(")
+    )
+    namespace = {
+        "contextlib": contextlib,
+        "jax": jax,
+        "keras": keras,
+        "profiling": profiling,
+        "tf": tf,
+    }
     exec(compile(source, f"{notebook}:{name}", "exec"), namespace)
     return namespace[name]
 
@@ -35,15 +45,18 @@ def taught(notebook: str, name: str) -> type[keras.callbacks.Callback]:
 def short_fit(callback: keras.callbacks.Callback) -> None:
     """One epoch over ``BATCHES`` batches: it ends before ``WINDOW``'s last step."""
     rng = np.random.default_rng(0)
-    data = tf.data.Dataset.from_tensor_slices((rng.random((BATCHES * 4, 8, 8, 3), dtype=np.float32),
-                                               rng.integers(0, 2, BATCHES * 4))).batch(4)
+    data = tf.data.Dataset.from_tensor_slices(
+        (rng.random((BATCHES * 4, 8, 8, 3), dtype=np.float32), rng.integers(0, 2, BATCHES * 4))
+    ).batch(4)
     net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(2)])
     net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     net.fit(data, epochs=1, callbacks=[callback], shuffle=False, verbose=0)
 
 
-@pytest.mark.parametrize("notebook, name", [("01_image_data_generator", "TraceSteps"),
-                                            ("08_tfrecords_on_tpu", "JaxTrace")])
+@pytest.mark.parametrize(
+    "notebook, name",
+    [("01_image_data_generator", "TraceSteps"), ("08_tfrecords_on_tpu", "JaxTrace")],
+)
 def test_a_taught_trace_callback_leaves_a_capture_when_training_ends_early(notebook, name):
     """Each callback built as its notebook builds it: 01's from a folder, 08's as a ``StepProfiler``."""
     callback = taught(notebook, name)
@@ -57,4 +70,6 @@ def test_a_taught_trace_callback_leaves_a_capture_when_training_ends_early(noteb
     captures = list((logdir / "plugins" / "profile").glob("*/*.xplane.pb"))
     assert captures, f"{notebook}'s {name}: no capture after a fit that ended at step {BATCHES - 1}"
     if name == "TraceSteps":  # TensorFlow's profiler: the steps that ran are in it
-        assert [step.number for step in profiling.summarize(logdir).steps] == list(range(WINDOW[0], BATCHES))
+        assert [step.number for step in profiling.summarize(logdir).steps] == list(
+            range(WINDOW[0], BATCHES)
+        )

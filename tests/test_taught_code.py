@@ -11,6 +11,7 @@ may differ, each with its reason; every other part must match. A part is a funct
 or body, or a class's bases or one of its methods. A declared difference that no longer differs
 fails too, so the declarations stay true.
 """
+
 from __future__ import annotations
 
 import ast
@@ -26,7 +27,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 from helpers import measure, pipelines, profiling, strategy
 
 ROOT = Path(__file__).resolve().parents[1]
-HELPERS = {path.stem for path in (ROOT / "helpers").glob("*.py")}  # the prefixes a notebook may write
+# the prefixes a notebook may write
+HELPERS = {path.stem for path in (ROOT / "helpers").glob("*.py")}
 TAUGHT_IN = re.compile(r"(?:Taught|Written out) in notebook (\d\d)")
 
 
@@ -46,26 +48,40 @@ class Taught:
 
 
 TAUGHT = [
-    *(Taught("03", name, pipelines) for name in ("split", "decode", "load", "augment", "load_and_augment",
-                                                  "from_files")),
+    *(
+        Taught("03", name, pipelines)
+        for name in ("split", "decode", "load", "augment", "load_and_augment", "from_files")
+    ),
     *(Taught("06", name, pipelines) for name in ("load_uint8", "to_float", "uint8_cached")),
     *(Taught("07", name, pipelines) for name in ("parse_record", "from_records")),
-    Taught("01", "throughput", measure, changed={
-        "signature": "a progress bar (label); batches default to the scale's, for callers without one at hand",
-        "body": "the progress bar, whole passes of a repeated tf.data.Dataset, a last partial batch counted "
-                "at its size, and an error when the data ends during warm-up",
-    }),
-    Taught("01", "TraceSteps", profiling, helper="StepProfiler", changed={
-        "__init__": "its folder (logs/<notebook>/<run>) and window come from the run's settings",
-        "on_train_batch_begin": "recording goes through the start and step_marker hooks",
-        "on_train_batch_end": "it also stops a step after the window, so it can watch a long fit",
-        "on_train_end": "recording stops through the stop hook, once",
-    }, added={
-        "start": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
-        "stop": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
-        "step_marker": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
-        "trace": "the same window over a custom training loop's batches",
-    }),
+    Taught(
+        "01",
+        "throughput",
+        measure,
+        changed={
+            "signature": "a progress bar (label); batches default to the scale's, for callers without one at hand",
+            "body": "the progress bar, whole passes of a repeated tf.data.Dataset, a last partial batch counted "
+            "at its size, and an error when the data ends during warm-up",
+        },
+    ),
+    Taught(
+        "01",
+        "TraceSteps",
+        profiling,
+        helper="StepProfiler",
+        changed={
+            "__init__": "its folder (logs/<notebook>/<run>) and window come from the run's settings",
+            "on_train_batch_begin": "recording goes through the start and step_marker hooks",
+            "on_train_batch_end": "it also stops a step after the window, so it can watch a long fit",
+            "on_train_end": "recording stops through the stop hook, once",
+        },
+        added={
+            "start": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
+            "stop": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
+            "step_marker": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
+            "trace": "the same window over a custom training loop's batches",
+        },
+    ),
 ]
 # Helpers a docstring says are taught, that no notebook writes out as a definition of its own.
 NOT_WRITTEN_OUT = {
@@ -80,7 +96,8 @@ class Normalize(ast.NodeTransformer):
         self.constants = constants
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
-        if isinstance(node.value, ast.Name) and node.value.id in HELPERS:  # pipelines.decode: decode
+        # pipelines.decode: decode
+        if isinstance(node.value, ast.Name) and node.value.id in HELPERS:
             return self.visit(ast.Name(node.attr, node.ctx))
         return self.generic_visit(node)
 
@@ -124,13 +141,23 @@ def parts(node: ast.FunctionDef | ast.ClassDef) -> dict[str, str]:
 
 def constants(tree: ast.Module) -> dict[str, object]:
     """The named constants a source gives a literal value: ``NAME = 256``."""
-    return {target.id: ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-            for target in node.targets if isinstance(target, ast.Name) and target.id.isupper()
-            and isinstance(node.value, ast.Constant)}
+    return {
+        target.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+        and target.id.isupper()
+        and isinstance(node.value, ast.Constant)
+    }
 
 
 def definition(tree: ast.Module, name: str) -> ast.FunctionDef | ast.ClassDef:
-    return next(node for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name)
+    return next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name
+    )
 
 
 def notebook_tree(number: str) -> ast.Module:
@@ -138,8 +165,15 @@ def notebook_tree(number: str) -> ast.Module:
     path = next((ROOT / "notebooks").glob(f"{number}_*.ipynb"))
     cells = nbformat.read(path, as_version=4).cells
     transform = TransformerManager().transform_cell
-    return ast.Module([node for cell in cells if cell.cell_type == "code"
-                       for node in ast.parse(transform(cell.source)).body], [])
+    return ast.Module(
+        [
+            node
+            for cell in cells
+            if cell.cell_type == "code"
+            for node in ast.parse(transform(cell.source)).body
+        ],
+        [],
+    )
 
 
 def helper_module_tree(module: ModuleType) -> ast.Module:
@@ -152,11 +186,16 @@ def compared(taught: Taught) -> tuple[dict[str, str], dict[str, str]]:
     A named constant takes the notebook's value where the notebook gives one, else the helper's.
     """
     notebook, helper = notebook_tree(taught.notebook), helper_module_tree(taught.module)
-    values = {name: value for name, value in vars(taught.module).items()
-              if name.isupper() and isinstance(value, int | float | str)}
+    values = {
+        name: value
+        for name, value in vars(taught.module).items()
+        if name.isupper() and isinstance(value, int | float | str)
+    }
     normalize = Normalize({**values, **constants(notebook)})
-    return (parts(normalize.visit(definition(notebook, taught.name))),
-            parts(normalize.visit(definition(helper, taught.helper or taught.name))))
+    return (
+        parts(normalize.visit(definition(notebook, taught.name))),
+        parts(normalize.visit(definition(helper, taught.helper or taught.name))),
+    )
 
 
 @pytest.mark.parametrize("taught", TAUGHT, ids=str)
@@ -164,28 +203,39 @@ def test_the_taught_definition_is_its_helper(taught: Taught) -> None:
     written, kept = compared(taught)
     for part in written.keys() | kept.keys():
         if part in taught.added:
-            assert part in kept and part not in written, f"{taught}: {part} is declared as the helper's own"
+            assert part in kept and part not in written, (
+                f"{taught}: {part} is declared as the helper's own"
+            )
         elif part in taught.changed:
-            assert written.get(part) != kept.get(part), f"{taught}: {part} is declared to differ but agrees"
-            assert part in written and part in kept, f"{taught}: {part} is declared changed, not added or gone"
+            assert written.get(part) != kept.get(part), (
+                f"{taught}: {part} is declared to differ but agrees"
+            )
+            assert part in written and part in kept, (
+                f"{taught}: {part} is declared changed, not added or gone"
+            )
         else:
-            assert written.get(part) == kept.get(part), f"{taught}: its {part} differs from the helper's"
+            assert written.get(part) == kept.get(part), (
+                f"{taught}: its {part} differs from the helper's"
+            )
 
 
 def test_every_helper_said_to_be_taught_is_compared() -> None:
     compared_names = {f"{t.module.__name__.split('.')[-1]}.{t.helper or t.name}" for t in TAUGHT}
-    said = {f"{module.__name__.split('.')[-1]}.{node.name}"
-            for module in (measure, pipelines, profiling, strategy)
-            for node in helper_module_tree(module).body
-            if isinstance(node, ast.FunctionDef | ast.ClassDef) and TAUGHT_IN.search(ast.get_docstring(node) or "")}
+    said = {
+        f"{module.__name__.split('.')[-1]}.{node.name}"
+        for module in (measure, pipelines, profiling, strategy)
+        for node in helper_module_tree(module).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        and TAUGHT_IN.search(ast.get_docstring(node) or "")
+    }
     assert said - compared_names <= NOT_WRITTEN_OUT.keys(), "taught helpers no test compares"
 
 
 def test_the_normalization_keeps_what_matters() -> None:
     """Alike but for a docstring, annotations, a module prefix and a named constant; unlike by one default."""
-    taught = ast.parse('def f(x, n=256):\n    return pipelines.g(x, n)')
+    taught = ast.parse("def f(x, n=256):\n    return pipelines.g(x, n)")
     helper = ast.parse('def f(x: int, n: int = SIZE) -> int:\n    """Doc."""\n    return g(x, n)')
-    changed = ast.parse('def f(x, n=255):\n    return g(x, n)')
+    changed = ast.parse("def f(x, n=255):\n    return g(x, n)")
     normalize = Normalize({"SIZE": 256})
     seen = [parts(normalize.visit(tree.body[0])) for tree in (taught, helper, changed)]
     assert seen[0] == seen[1] != seen[2]

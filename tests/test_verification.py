@@ -1,4 +1,5 @@
 """Verification: people from a scan, a split that keeps every image, checks, stateless draws, the model."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,10 +9,22 @@ import tensorflow as tf
 from helpers.accelerator import A100
 from helpers.config import settings
 from helpers.profiling import DEVICE_TRACE
-from helpers.verification import (MANY_PEOPLE, check_pairs, columns, describe, images_by_person, negative_pair,
-                                  pick, positive_pair, profile_pair_stand_in, siamese_verifier, split_people,
-                                  stand_in_verifier, two_random_indices)
 from helpers.scan import scan_folder
+from helpers.verification import (
+    MANY_PEOPLE,
+    check_pairs,
+    columns,
+    describe,
+    images_by_person,
+    negative_pair,
+    pick,
+    positive_pair,
+    profile_pair_stand_in,
+    siamese_verifier,
+    split_people,
+    stand_in_verifier,
+    two_random_indices,
+)
 
 
 def people_of(sizes):
@@ -44,8 +57,10 @@ def test_split_people_keeps_every_image_once(sizes):
 
 def test_check_and_describe_a_pair():
     pairs = [("a/1.jpg", "a/2.jpg", 1.0), (b"a/1.jpg", b"b/1.jpg", 0.0)]
-    assert check_pairs(pairs) == ("2 pairs, 1 positive; every label agrees with the folders and no image "
-                                  "is paired with itself: True")
+    assert check_pairs(pairs) == (
+        "2 pairs, 1 positive; every label agrees with the folders and no image "
+        "is paired with itself: True"
+    )
     assert "False" in check_pairs([("a/1.jpg", "a/1.jpg", 1.0)])  # an image paired with itself
     assert "False" in check_pairs([("a/1.jpg", "b/1.jpg", 1.0)])  # a label that lies
     assert describe(b"a/1.jpg", "b/2.jpg", 0.0) == "a/1.jpg + b/2.jpg: different"
@@ -53,7 +68,9 @@ def test_check_and_describe_a_pair():
 
 def test_columns_are_one_array_each():
     first, second, same = columns([("a", "b", 1.0), ("c", "d", 0.0)])
-    assert first.tolist() == ["a", "c"] and second.tolist() == ["b", "d"] and same.dtype == np.float32
+    assert (
+        first.tolist() == ["a", "c"] and second.tolist() == ["b", "d"] and same.dtype == np.float32
+    )
 
 
 def test_stateless_draws_repeat_and_never_pick_the_same_index_twice():
@@ -61,7 +78,9 @@ def test_stateless_draws_repeat_and_never_pick_the_same_index_twice():
         seed = tf.constant([number, 0], tf.int64)
         first, second = two_random_indices(tf.constant(3, tf.int64), seed)
         assert first != second and 0 <= int(first) < 3 and 0 <= int(second) < 3
-        assert (int(first), int(second)) == tuple(int(i) for i in two_random_indices(tf.constant(3, tf.int64), seed))
+        assert (int(first), int(second)) == tuple(
+            int(i) for i in two_random_indices(tf.constant(3, tf.int64), seed)
+        )
     ragged = tf.ragged.constant([["a"], ["b", "c"]])
     rows = {tuple(pick(ragged, tf.constant([n, 0], tf.int64)).numpy().tolist()) for n in range(50)}
     assert rows == {(b"a",), (b"b", b"c")}
@@ -75,7 +94,10 @@ def test_positive_and_negative_pairs_say_what_their_folders_say():
     drawn += [negative_pair(images_of, tf.constant(n, tf.int64)) for n in range(30)]
     pairs = [(first.numpy(), second.numpy(), same) for first, second, same in drawn]
     assert check_pairs(pairs).endswith(": True")
-    assert positive_pair(repeated, tf.constant(7, tf.int64))[0] == positive_pair(repeated, tf.constant(7, tf.int64))[0]
+    assert (
+        positive_pair(repeated, tf.constant(7, tf.int64))[0]
+        == positive_pair(repeated, tf.constant(7, tf.int64))[0]
+    )
 
 
 def test_the_verifier_takes_two_images_and_gives_one_probability():
@@ -88,10 +110,16 @@ def test_the_verifier_takes_two_images_and_gives_one_probability():
 def test_the_pair_stand_in_holds_the_device_for_both_images_of_every_pair(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path))
     run = settings("test_verification")
-    images = np.zeros((run.scale.batch_size, run.scale.image_size, run.scale.image_size, 3), np.float32)
+    images = np.zeros(
+        (run.scale.batch_size, run.scale.image_size, run.scale.image_size, 3), np.float32
+    )
     same = np.ones(run.scale.batch_size, np.float32)
-    assert stand_in_verifier(run.scale.image_size).predict((images, images), verbose=0).shape == (len(images), 1)
-    pairs = tf.data.Dataset.from_tensors(((images, images), same)).repeat()  # ready at once: no wait
+    assert stand_in_verifier(run.scale.image_size).predict((images, images), verbose=0).shape == (
+        len(images),
+        1,
+    )
+    # ready at once: no wait
+    pairs = tf.data.Dataset.from_tensors(((images, images), same)).repeat()
     summary = profile_pair_stand_in(pairs, run)
     device_ms = A100.step_ms(run.scale.image_size, 2 * run.scale.batch_size)  # two images a pair
     asleep_ms = sum(end - start for start, end in summary.lanes[DEVICE_TRACE]) / len(summary.steps)

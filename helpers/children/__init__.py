@@ -3,6 +3,7 @@
 A child of its own is the point of each: a process killed mid-write, or one whose peak memory
 holds nothing its caller has loaded. ``command`` and ``environment`` start one from anywhere.
 """
+
 from __future__ import annotations
 
 import os

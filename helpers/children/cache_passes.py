@@ -3,6 +3,7 @@
 ``python -m helpers.children.cache_passes PASSES`` with ``uint8_cached``'s arguments as JSON on
 standard input, run by ``caches.cache_peak_mib``.
 """
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 
 ``python -m helpers.children.killed_cache_write PREFIX ELEMENTS``, run by ``caches.kill_mid_write``.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 ``python -m helpers.children.write_tfrecords`` with the arguments as JSON on standard input (a
 command line is too short for a long list of files), run by ``tfrecords.start_write_process``.
 """
+
 from __future__ import annotations
 
 import json
