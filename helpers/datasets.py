@@ -91,7 +91,7 @@ def dataset_dir(selector: str | None = None) -> Path:
     """
     selector = selector or settings().dataset
     if selector == "embedded":
-        return generate_embedded(settings().scale.embedded_size)
+        return generate_embedded(settings().scale.embedded_variant)
     if selector.startswith("embedded-") and selector.removeprefix("embedded-") in IMAGES_PER_CLASS:
         return generate_embedded(selector.removeprefix("embedded-"))
     if selector in REAL_DATASETS:
