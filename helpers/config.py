@@ -134,7 +134,7 @@ def start(notebook: str) -> Settings:
     return run
 
 
-def shown(path: Path | str) -> str:
+def display_path(path: Path | str) -> str:
     """A path as a reader should see it: relative to the course, never a machine's home; a URL as it is."""
     if "://" in str(path):  # gs://bucket/folder: Path would fold its double slash
         return str(path)
