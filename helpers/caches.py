@@ -23,7 +23,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from helpers import children
-from helpers.config import shown
+from helpers.config import display_path
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class StaleCache:
 
     def __str__(self) -> str:
         return (
-            f"{shown(self.prefix)}: {len(self.lockfiles)} lockfile(s) and {len(self.partial_files)} "
+            f"{display_path(self.prefix)}: {len(self.lockfiles)} lockfile(s) and {len(self.partial_files)} "
             "partial file(s) left by a run that did not finish"
         )
 

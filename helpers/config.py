@@ -42,7 +42,7 @@ class Scale:
     batch_size: int
     epochs: int
     model: str  # a name understood by helpers.models.build_model
-    embedded_size: str  # which embedded dataset "embedded" means: "quick" or "bench"
+    embedded_variant: str  # which embedded dataset "embedded" means: "quick" or "bench"
     profile_steps: tuple[int, int]  # first and last training step traced, after warm-up
     bench_batches: int  # batches timed when measuring input-only throughput
 
@@ -54,7 +54,7 @@ SCALES = {
         batch_size=32,
         epochs=2,
         model="small_cnn",
-        embedded_size="quick",
+        embedded_variant="quick",
         profile_steps=(4, 8),
         bench_batches=15,
     ),
@@ -64,7 +64,7 @@ SCALES = {
         batch_size=32,
         epochs=5,
         model="efficientnetb3",
-        embedded_size="bench",
+        embedded_variant="bench",
         profile_steps=(10, 20),
         bench_batches=60,
     ),
@@ -134,7 +134,7 @@ def start(notebook: str) -> Settings:
     return run
 
 
-def shown(path: Path | str) -> str:
+def display_path(path: Path | str) -> str:
     """A path as a reader should see it: relative to the course, never a machine's home; a URL as it is."""
     if "://" in str(path):  # gs://bucket/folder: Path would fold its double slash
         return str(path)

@@ -15,7 +15,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.config import settings, shown
+from helpers.config import display_path, settings
 from helpers.embedded import IMAGES_PER_CLASS, generate_embedded
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")  # as image_dataset_from_directory
@@ -91,7 +91,7 @@ def dataset_dir(selector: str | None = None) -> Path:
     """
     selector = selector or settings().dataset
     if selector == "embedded":
-        return generate_embedded(settings().scale.embedded_size)
+        return generate_embedded(settings().scale.embedded_variant)
     if selector.startswith("embedded-") and selector.removeprefix("embedded-") in IMAGES_PER_CLASS:
         return generate_embedded(selector.removeprefix("embedded-"))
     if selector in REAL_DATASETS:
@@ -100,7 +100,7 @@ def dataset_dir(selector: str | None = None) -> Path:
     if folder.is_dir():
         if not class_names(folder):
             raise ValueError(
-                f"{shown(folder)} holds no class folders: put each class's images in a subfolder"
+                f"{display_path(folder)} holds no class folders: put each class's images in a subfolder"
             )
         return folder
     choices = ", ".join(["embedded", "embedded-quick", "embedded-bench", *REAL_DATASETS])

@@ -79,7 +79,7 @@ def make_messy_folder(source: Path, target: Path, per_class: int = 6) -> dict[st
 
 
 @dataclass(frozen=True)
-class Epoch:
+class Delivered:
     """What one pass over a loader delivered: how many images, and the error that stopped it, if any."""
 
     images: int
@@ -101,7 +101,7 @@ class Epoch:
         return None if self.error else good - self.images
 
 
-def one_epoch(loader: Iterable) -> Epoch:
+def one_epoch(loader: Iterable) -> Delivered:
     """Count the images of one pass over ``loader``, as ``fit()`` would take them; stop at the first error.
 
     ``loader`` yields batches or single images, alone or with labels or paths: a ``tf.data.Dataset``,
@@ -118,8 +118,8 @@ def one_epoch(loader: Iterable) -> Epoch:
             image = next((part for part in parts if len(part.shape) >= 3), parts[0])
             images += image.shape[0] if len(image.shape) == 4 else 1  # a batch, or one image
     except Exception as error:  # whatever a loader raises on a bad file: that is what is counted
-        return Epoch(images, f"{type(error).__name__}: {error_message(error)}")
-    return Epoch(images)
+        return Delivered(images, f"{type(error).__name__}: {error_message(error)}")
+    return Delivered(images)
 
 
 def error_message(error: Exception) -> str:
@@ -139,8 +139,8 @@ def error_message(error: Exception) -> str:
 class SideBySide:
     """Each loader's epoch without the scan and with it: a table that shows itself (Markdown in a notebook)."""
 
-    without: Mapping[str, Epoch]
-    with_scan: Mapping[str, Epoch]
+    without: Mapping[str, Delivered]
+    with_scan: Mapping[str, Delivered]
     good: int  # good images in the folder
     taught_in: Mapping[str, str] = field(default_factory=dict)  # loader -> notebook number
 
@@ -155,14 +155,14 @@ class SideBySide:
 
     def rows(self) -> list[dict]:
         rows = []
-        for name, epoch in self.without.items():
+        for name, delivered in self.without.items():
             scanned = self.with_scan.get(name)
             rows.append(
                 {
                     "loader": name,
                     "taught_in": self.taught_in.get(name, ""),
-                    "without": epoch.of(self.good),
-                    "lost_without": epoch.lost(self.good),
+                    "without": delivered.of(self.good),
+                    "lost_without": delivered.lost(self.good),
                     "with_scan": scanned and scanned.of(self.good),
                     "lost_with": scanned and scanned.lost(self.good),
                 }

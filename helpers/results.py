@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers.config import settings, shown
+from helpers.config import display_path, settings
 
 # Shown beside the numbers; what a fair comparison holds equal: the run's scale and data, the machine.
 CONTEXT_COLUMNS = ("scale", "dataset", "image_size", "batch_size", "cpu_count", "tensorflow")
@@ -150,12 +150,12 @@ class Recorded:
 
     def __repr__(self) -> str:  # the plain-text output beside the Markdown: no machine path
         lessons = f", {len(self.lessons)} lesson row(s)" if self.lessons else ""
-        return f"Recorded in {shown(self.path)}: {len(self.rows)} pipeline row(s){lessons}"
+        return f"Recorded in {display_path(self.path)}: {len(self.rows)} pipeline row(s){lessons}"
 
     def _repr_markdown_(self) -> str:  # how a notebook shows it
         tables = [comparison_table(self.rows, markdown=True)] if self.rows else []
         tables += [lesson_table(self.lessons)] if self.lessons else []
-        saved = f"Recorded in `{shown(self.path)}`"
+        saved = f"Recorded in `{display_path(self.path)}`"
         return (
             "\n\n".join([f"{saved}; as the results notebook will show it:", *tables])
             if tables
@@ -201,7 +201,7 @@ def load_results(results_dir: Path | str | None = None) -> dict[str, dict]:
 def missing_results(expected: Iterable[str], results: Mapping[str, dict]) -> list[str]:
     """One line for each expected notebook without results, naming the notebook to run."""
     return [
-        f"No results for {name} ({shown(result_path(name))}): run notebooks/{name}.ipynb"
+        f"No results for {name} ({display_path(result_path(name))}): run notebooks/{name}.ipynb"
         for name in expected
         if name not in results
     ]

@@ -23,7 +23,7 @@ import nbclient
 import nbformat
 
 from helpers import publishing, results
-from helpers.config import QUICK_ENV, ROOT, shown
+from helpers.config import QUICK_ENV, ROOT, display_path
 
 README = ROOT / "README.md"
 # The README's blocks of measured figures, rewritten by ``outputs`` from the same results as notebook 10.
@@ -101,7 +101,7 @@ def run_course(
         "COURSE_RESULTS_DIR": str(out / "results"),
         "COURSE_LOGS_DIR": str(out / "logs"),
     }
-    print(f"Running the course at {scale} scale on {dataset} into {shown(out)}", flush=True)
+    print(f"Running the course at {scale} scale on {dataset} into {display_path(out)}", flush=True)
     failed = execute_notebooks(
         notebooks or course_notebooks(),
         env,
@@ -109,7 +109,7 @@ def run_course(
         save_as=lambda path: out / path.name,
         kernel_log=out / "kernel.log",
     )
-    print(f"\nResults in {shown(out / 'results')}:")
+    print(f"\nResults in {display_path(out / 'results')}:")
     print(results.comparison_table(results.pipeline_rows(results.load_results(out / "results"))))
     return failed
 
@@ -161,8 +161,8 @@ def execute_notebooks(
         )
         if failure:
             print(
-                f"\n{path.name} stopped {failure}\nThe executed copy, traceback included, is in {shown(saved)}"
-                + (f"; the kernel's own log is {shown(kernel_log)}" if kernel_log else ""),
+                f"\n{path.name} stopped {failure}\nThe executed copy, traceback included, is in {display_path(saved)}"
+                + (f"; the kernel's own log is {display_path(kernel_log)}" if kernel_log else ""),
                 file=sys.stderr,
             )
             return 1

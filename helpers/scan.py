@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from helpers.config import settings, shown
+from helpers.config import display_path, settings
 from helpers.datasets import IMAGE_EXTENSIONS, class_names
 
 # Pillow's name for a format, and the extensions that honestly carry it.
@@ -87,7 +87,7 @@ class ScanReport:
             if count < MIN_IMAGES_PER_CLASS:
                 bad = sum(f.label == name for f in self.bad)
                 raise UnusableFolder(
-                    f"{shown(self.root / name)} holds {count} good image{'s' * (count > 1)}"
+                    f"{display_path(self.root / name)} holds {count} good image{'s' * (count > 1)}"
                     + (f" ({bad} more will not decode)" if bad else "")
                     + f": every class needs at least "
                     f"{MIN_IMAGES_PER_CLASS}, so that the fifth of it kept for validation holds one. Add "
@@ -95,7 +95,7 @@ class ScanReport:
                 )
         if len(counts) < MIN_CLASSES or len(self.good) < MIN_IMAGES:
             raise UnusableFolder(
-                f"{shown(self.root)} holds {len(self.good)} good images in {len(counts)} classes: the course "
+                f"{display_path(self.root)} holds {len(self.good)} good images in {len(counts)} classes: the course "
                 f"needs at least {MIN_IMAGES} in {MIN_CLASSES} classes (notebook 05 pairs two classes, and "
                 "notebook 08 validates a batch on eight devices from a fifth of them). Add images or classes."
             )
@@ -125,14 +125,14 @@ class ScanReport:
                 shutil.copyfile(image.path, link)
         skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(self.skipped().items()))
         print(
-            f"{len(self.bad)} files will not decode ({skipped}): stock loaders read {shown(view)}, "
+            f"{len(self.bad)} files will not decode ({skipped}): stock loaders read {display_path(view)}, "
             f"a view of the {len(self.good)} good images"
         )
         return view
 
     def __str__(self) -> str:
         lines = [
-            f"{shown(self.root)}: {len(self.good)} good images in {len(self.classes)} classes, "
+            f"{display_path(self.root)}: {len(self.good)} good images in {len(self.classes)} classes, "
             f"{len(self.bad)} will not decode, {len(self.ignored)} other files ignored"
         ]
         lines += [f"  {name:<20} {count:>6}" for name, count in self.per_class().items()]

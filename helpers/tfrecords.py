@@ -32,7 +32,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from helpers import children
-from helpers.config import ROOT, shown
+from helpers.config import ROOT, display_path
 from helpers.scan import tf_error_message
 
 # The tf.train.Example layout, for tf.io.parse_single_example / parse_example.
@@ -236,7 +236,7 @@ def _resized_jpeg(data: bytes, image_size: int, path: Path) -> bytes:
         image = tf.io.decode_image(data, channels=3, expand_animations=False)
     except tf.errors.InvalidArgumentError:
         raise ValueError(
-            f"{shown(path)} does not decode: scan the folder and write only its good files"
+            f"{display_path(path)} does not decode: scan the folder and write only its good files"
         ) from None
     resized = tf.image.resize(image, (image_size, image_size))
     return tf.io.encode_jpeg(
@@ -312,7 +312,7 @@ class Verification:
         return not self.problems
 
     def __str__(self) -> str:
-        head = f"{shown(self.folder)}: {self.records:,} records read back"
+        head = f"{display_path(self.folder)}: {self.records:,} records read back"
         return head + (
             ", all match the source"
             if self.ok

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.results import HEADLINE_COLUMNS, markdown_rows
+from helpers.results import HEADLINE_COLUMNS, LESSONS, markdown_rows
 from helpers.runner import (
     HEADLINES_END,
     HEADLINES_START,
@@ -95,3 +95,10 @@ def test_a_changed_figure_is_caught(change: str) -> None:
         else {**row, "pipeline": "other"}
     )
     assert changed not in shown
+
+
+def test_the_results_notebook_has_a_row_for_every_lesson() -> None:
+    # A misspelt key in a notebook's `record` drops its lesson row without failing anything else.
+    shown = {row["lesson"] for row in results_table("lesson")}
+    missing = [lesson.name for lesson in LESSONS if lesson.name not in shown]
+    assert missing == [], "record both numbers of each lesson, then re-run with `outputs`"

@@ -86,7 +86,7 @@ def test_run_stops_at_the_first_failure_and_says_where(tmp_path, capsys):
     assert "02_fails.ipynb stopped in cell [2] (cell 3 of 4), which starts:" in message
     assert "raise ValueError('bad batch')" in message and "ValueError: bad batch" in message
     assert (
-        f"The executed copy, traceback included, is in {runner.shown(out / '02_fails.ipynb')}"
+        f"The executed copy, traceback included, is in {runner.display_path(out / '02_fails.ipynb')}"
         in message
     )
     copy = nbformat.read(out / "02_fails.ipynb", as_version=4).cells

@@ -137,11 +137,13 @@ def test_one_epoch_counts_images_and_stops_at_the_first_error():
     import numpy as np
     import tensorflow as tf
 
-    from helpers.messy import Epoch, one_epoch
+    from helpers.messy import Delivered, one_epoch
 
     images = tf.data.Dataset.from_tensor_slices(tf.zeros([10, 4, 4, 3]))
-    assert one_epoch(images.batch(4)) == Epoch(10)
-    assert one_epoch(images.map(lambda image: (image, 0))) == Epoch(10)  # single images with labels
+    assert one_epoch(images.batch(4)) == Delivered(10)
+    assert one_epoch(images.map(lambda image: (image, 0))) == Delivered(
+        10
+    )  # single images with labels
 
     def fails_at_six(index):
         tf.debugging.assert_less(index, tf.constant(6, tf.int64), message="broken file")
@@ -162,15 +164,19 @@ def test_one_epoch_counts_images_and_stops_at_the_first_error():
         def __getitem__(self, index):
             return np.zeros([2, 4, 4, 3]), np.zeros([2])
 
-    assert one_epoch(Batches()) == Epoch(6) and Epoch(6).of(7) == "6 of 7" and Epoch(6).lost(7) == 1
+    assert (
+        one_epoch(Batches()) == Delivered(6)
+        and Delivered(6).of(7) == "6 of 7"
+        and Delivered(6).lost(7) == 1
+    )
 
 
 def test_side_by_side_pairs_each_loader_with_and_without_the_scan():
-    from helpers.messy import Epoch, SideBySide
+    from helpers.messy import Delivered, SideBySide
 
     table = SideBySide(
-        {"loader": Epoch(0, "OSError: broken"), "+ ignore_errors()": Epoch(5)},
-        {"loader": Epoch(6)},
+        {"loader": Delivered(0, "OSError: broken"), "+ ignore_errors()": Delivered(5)},
+        {"loader": Delivered(6)},
         good=6,
         taught_in={"loader": "01"},
     )

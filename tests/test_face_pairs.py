@@ -1,4 +1,4 @@
-"""Verification: people from a scan, a split that keeps every image, checks, stateless draws, the model."""
+"""Face pairs: people from a scan, a split that keeps every image, checks, stateless draws, the model."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import tensorflow as tf
 
 from helpers.accelerator import A100
 from helpers.config import settings
-from helpers.profiling import DEVICE_TRACE
-from helpers.scan import scan_folder
-from helpers.verification import (
+from helpers.face_pairs import (
     MANY_PEOPLE,
     check_pairs,
     columns,
@@ -25,6 +23,8 @@ from helpers.verification import (
     stand_in_verifier,
     two_random_indices,
 )
+from helpers.profiling import DEVICE_TRACE
+from helpers.scan import scan_folder
 
 
 def people_of(sizes):
@@ -109,7 +109,7 @@ def test_the_verifier_takes_two_images_and_gives_one_probability():
 
 def test_the_pair_stand_in_holds_the_device_for_both_images_of_every_pair(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path))
-    run = settings("test_verification")
+    run = settings("test_face_pairs")
     images = np.zeros(
         (run.scale.batch_size, run.scale.image_size, run.scale.image_size, 3), np.float32
     )

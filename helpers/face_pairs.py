@@ -1,4 +1,4 @@
-"""Verification from pairs of images: people, a split by people, checks on pairs, stateless draws, models.
+"""Face pairs for verification: people, a split by people, checks on pairs, stateless draws, models.
 
 Notebook 05 writes the pair generator and the sampling pipeline in TensorFlow ops itself; this
 module holds what they stand on: where the pairs come from (Labeled Faces in the Wild at full
