@@ -21,8 +21,11 @@ The device time comes from a published figure, scaled by pixel count to the run'
   result_0.txt, global batch 1,024): between the evaluations after epochs 4 and 8 it trained 4
   epochs of ImageNet's 1,281,167 images in 687.7 s (eval_stop 1541661364.46, eval_start
   1541662052.14), about 7,450 images/s at 224 x 224; the next four epochs give about the same.
-  Lacking a published v3-8 throughput for EfficientNet, ResNet-50's stands in: it costs about ten
-  times EfficientNet-B0's operations per image, so this demand is, if anything, too low.
+  Lacking a published v3-8 throughput for EfficientNet, ResNet-50's stands in. A host's demand is
+  images per second, not operations: ResNet-50 has about ten times EfficientNet-B0's operations per
+  image, yet accelerators train the two at rates of the same order (NVIDIA's published A100 training
+  tables put them within a small factor), so this demand is EfficientNet's only roughly, and no
+  bound in either direction.
 """
 
 from __future__ import annotations
