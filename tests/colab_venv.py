@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,6 +54,11 @@ STAND_IN = {
     "__init__.py": '"""A stand-in for Colab\'s own module."""\n',
     "output.py": '"""A stand-in for Colab\'s output module (JAX\'s debugger imports it)."""\n',
 }
+
+
+def canonical(name: str) -> str:
+    """A package's name as pip compares names: lower case, runs of -_. as one -."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def missing(reason: str) -> None:

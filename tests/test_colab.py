@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from colab_venv import COLAB_RUNTIME, canonical, missing
 from IPython.core.inputtransformer2 import TransformerManager
 from published_course import git, publish
 
@@ -33,7 +34,6 @@ from helpers.publishing import colab_url, course_ref, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
 COLAB_TPU_RUNTIME = Path(__file__).with_name("colab_tpu_runtime.txt")
 RUNTIMES = {"colab": COLAB_RUNTIME, "colab-tpu": COLAB_TPU_RUNTIME}
 PLUGIN = colab.RUNTIME_LACKS["tensorboard_plugin_profile"]
@@ -286,11 +286,7 @@ def runtime_list(path: Path = COLAB_RUNTIME) -> tuple[str, dict[str, str]]:
     text = path.read_text(encoding="utf-8")
     python = re.search(r"^# python: (\d+\.\d+)$", text, re.MULTILINE).group(1)
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.MULTILINE))
-    return python, {_canonical(name): version for name, version in pins.items()}
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return python, {canonical(name): version for name, version in pins.items()}
 
 
 def test_the_runtime_lists_name_their_source_and_date() -> None:
@@ -336,15 +332,9 @@ def plugin_wheels() -> list[Path]:
             timeout=600,
         )
         if done.returncode:
-            _missing(f"the package index is out of reach: {done.stderr.strip().splitlines()[-1:]}")
+            missing(f"the package index is out of reach: {done.stderr.strip().splitlines()[-1:]}")
         (folder / "complete").write_text(" ".join(pins) + "\n")
     return sorted(folder.glob("*.whl"))
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 def gencode_versions(wheel: Path) -> set[tuple[int, int, int]]:
@@ -365,7 +355,7 @@ def test_the_plugin_leaves_the_runtimes_packages_and_loads_with_their_protobuf(
     """Installed without dependencies, the plugin adds its two packages and nothing else; protobuf refuses
     generated code that checks for a newer protobuf than the runtime's."""
     _, pins = runtime_list(RUNTIMES[runtime])
-    assert [_canonical(wheel.name.split("-")[0]) for wheel in plugin_wheels] == [
+    assert [canonical(wheel.name.split("-")[0]) for wheel in plugin_wheels] == [
         "tensorboard-plugin-profile",
         "xprof",
     ]
@@ -396,7 +386,7 @@ def test_tensorflow_fits_beside_the_tpu_runtime(tmp_path: Path) -> None:
         timeout=120,
     )
     if reachable.returncode:
-        _missing(f"the package index is out of reach: {reachable.stderr.strip().splitlines()[-1:]}")
+        missing(f"the package index is out of reach: {reachable.stderr.strip().splitlines()[-1:]}")
     report = tmp_path / "report.json"
     done = subprocess.run(
         [
@@ -426,7 +416,7 @@ def test_tensorflow_fits_beside_the_tpu_runtime(tmp_path: Path) -> None:
         f"{wanted} does not install beside the TPU runtime:\n{done.stderr[-2000:]}"
     )
     installed = {
-        _canonical(item["metadata"]["name"]): item["metadata"]["version"]
+        canonical(item["metadata"]["name"]): item["metadata"]["version"]
         for item in json.loads(report.read_text())["install"]
     }
     changed = {

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from colab_venv import run_as_colab
+from colab_venv import canonical, run_as_colab
 from playwright.sync_api import expect
 from servers import OPENER, serve
 from test_browser import browser, open_trace_viewer  # noqa: F401 (a fixture)
@@ -39,7 +39,7 @@ def freeze(venv: Path) -> dict[str, str]:
         check=True,
     ).stdout
     return {
-        re.sub(r"[-_.]+", "-", name).lower(): version
+        canonical(name): version
         for name, version in re.findall(r"^(\S+)==(\S+)$", listed, re.MULTILINE)
     }
 
