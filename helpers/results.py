@@ -55,8 +55,7 @@ PIPELINE_FORMATS = {
     "waiting_accelerator_percent": "{:.1f}",
     "val_accuracy": "{:.2f}",
 }
-# A decoding pipeline reads at most 105 % of its decode ceiling (noise); twice it, it no longer decodes.
-# a decoding pipeline this far past its decode ceiling is within the timing noise
+# A pipeline that decodes every image reads at most this multiple of its decode ceiling (noise).
 CEILING_NOISE = 1.05
 # The README's headline figures: the comparison's pipeline columns, from the same committed run.
 HEADLINE_COLUMNS = {
