@@ -94,6 +94,36 @@ def from_files(
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
 
 
+def training_batches(
+    paths: Sequence[str],
+    labels: Sequence[int],
+    image_size: int,
+    batch_size: int,
+    augmentation: Callable[..., tf.Tensor] | None = None,
+) -> tf.data.Dataset:
+    """Training batches decoded like notebook 03's but without its augmentation: shuffled, endless.
+
+    ``augmentation`` (Keras preprocessing layers, say), if given, then maps whole batches in
+    parallel, called with ``training=True``; batches come in whatever order the maps finish.
+    Notebook 01 gives it ``ImageDataGenerator``'s transformations as layers, so that the two
+    loaders it compares under ``fit()`` do the same work.
+    """
+
+    def augment_batch(images: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return augmentation(images, training=True), labels
+
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((list(paths), list(labels)))
+        .shuffle(SHUFFLE_BUFFER, seed=0, reshuffle_each_iteration=True)
+        .repeat()
+        .map(partial(load, image_size=image_size), num_parallel_calls=AUTOTUNE, deterministic=False)
+        .batch(batch_size)
+    )
+    if augmentation is not None:
+        dataset = dataset.map(augment_batch, num_parallel_calls=AUTOTUNE, deterministic=False)
+    return dataset.prefetch(AUTOTUNE)
+
+
 def load_uint8(path: tf.Tensor, label: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
     """An image resized and rounded to uint8: what a cache should hold (a quarter of float32).
 

@@ -234,17 +234,24 @@ def test_a_lesson_makes_a_row_only_with_both_of_its_numbers(tmp_path, monkeypatc
         "01_baseline",
         images_per_second_idg_workers=300.0,
         images_per_second_tf_data_fit=750.0,
+        images_per_second_idg_workers_unaugmented=600.0,
+        images_per_second_tf_data_fit_unaugmented=690.0,
         val_accuracy_full_shuffle=0.9,
     )  # the shuffling lesson lacks its other number
-    assert [row["measured"] for row in recorded.lessons] == ["300 → 750 (2.5×)"]
+    # the fair baseline: augmenting alike, then neither augmenting
+    assert [row["measured"] for row in recorded.lessons] == [
+        "300 → 750 (2.50×)",
+        "600 → 690 (1.15×)",
+    ]
     assert "the articles" in recorded._repr_markdown_() and repr(recorded).endswith(
-        "1 lesson row(s)"
+        "2 lesson row(s)"
     )
     record("00_data", stem_input_std_0_255=1.04, stem_input_std_div255=0.0041)
     rows = lesson_rows(load_results())
     assert [(row["notebook"], row["measured"]) for row in rows] == [
         ("00_data", "1.04 → 0.004"),
-        ("01_baseline", "300 → 750 (2.5×)"),
+        ("01_baseline", "300 → 750 (2.50×)"),
+        ("01_baseline", "600 → 690 (1.15×)"),
     ]
     # its lesson's other number is 01's
     cached = record("06_cache", images_per_second_cached_fit=2400.0)
