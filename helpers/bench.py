@@ -3,24 +3,31 @@
     python -m helpers.bench                                     # embedded-bench, 224 px, batches of 32
     python -m helpers.bench --dataset embedded-quick --batches 5
 
-The decode ceiling, a plain tf.data pipeline, the same with a uint8 file cache, pre-resized
-TFRecords, Keras' image_dataset_from_directory and the legacy ImageDataGenerator are measured in
-one process, input only (no model), reported in images/s and as a percentage of the decode
-ceiling; then the cache's first pass against the cached ones, and its size against the
-prediction. Caches and records go to a temporary folder. It prints figures and asserts
-nothing: how fast is fast depends on the machine.
+The full-decode ceiling, the same bytes with JPEGs decoded at a ratio, a plain tf.data
+pipeline, the same with a uint8 file cache, pre-resized TFRecords, Keras'
+image_dataset_from_directory and the legacy ImageDataGenerator are measured in one process,
+input only (no model), reported in images/s and as a percentage of the full-decode ceiling;
+then the cache's first pass against the cached ones, and its size against the prediction.
+Then decoding less on photos much larger than the model (``--photos``, generated phone-sized
+JPEGs by default): the full decode, the decode at a ratio, and Pillow without and with
+``draft``, side by side. Caches and records go to a temporary folder. It prints figures and
+asserts nothing: how fast is fast depends on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
+from PIL import Image
 
-from helpers import pipelines, tfrecords
+from helpers import decoding, pipelines, tfrecords
 from helpers.caches import pass_seconds
 from helpers.config import SCALES
 from helpers.datasets import class_names, dataset_dir, image_files
@@ -30,12 +37,16 @@ from helpers.measure import (
     Throughput,
     best_of_rounds,
     decode_ceiling,
+    in_memory,
     percent_of_ceiling,
     throughput,
 )
 
 DEFAULTS = SCALES["full"]  # the benchmark measures at the full scale's image and batch size
-CEILING = "decode ceiling (in-memory JPEGs, all cores)"
+CEILING = "full-decode ceiling (in-memory JPEGs, all cores)"
+AT_RATIO = "decoded at a ratio (in-memory JPEGs, all cores)"
+PILLOW = "Pillow, full decode (a thread per core)"
+DRAFT = "Pillow with draft (a thread per core)"
 PLAIN = "tf.data (parallel map, prefetch)"
 RECORDS = "TFRecords, pre-resized (interleave)"
 LEGACY = "ImageDataGenerator.flow_from_directory"
@@ -111,6 +122,13 @@ def main(argv: list[str] | None = None) -> None:
                 CEILING: lambda: decode_ceiling(
                     paths, args.image_size, args.batch_size, seconds=args.seconds
                 ),
+                AT_RATIO: lambda: decode_ceiling(
+                    paths,
+                    args.image_size,
+                    args.batch_size,
+                    seconds=args.seconds,
+                    decode=decoding.resize_at_ratio,
+                ),
                 PLAIN: lambda: throughput(plain, **timing),
                 "tf.data + uint8 file cache (cached passes)": lambda: throughput(
                     cached.repeat(), **timing
@@ -126,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     rate = {name: result.images_per_second for name, result in best.items()}
     # count × height × width × channels × 1 byte
     predicted = len(image_files(root)) * args.image_size**2 * 3
+    print(f"decoded at a ratio / full decode: {rate[AT_RATIO] / rate[CEILING]:.2f}x")
     print(f"tf.data / ImageDataGenerator: {rate[PLAIN] / rate[LEGACY]:.1f}x")
     print(f"pre-resized TFRecords / tf.data: {rate[RECORDS] / rate[PLAIN]:.1f}x")
     print(
@@ -135,6 +154,35 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"uint8 cache file: {cache_bytes / 2**20:,.1f} MiB, predicted {predicted / 2**20:,.1f} MiB "
         f"(ratio {cache_bytes / predicted:.3f})"
+    )
+    decoding_less(dataset_dir(args.photos), *sizes[1:], args.rounds, timing)
+
+
+def decoding_less(root: Path, image_size: int, batch_size: int, rounds: int, timing: dict) -> None:
+    """Print the full decode, the decode at a ratio and Pillow's two ways on the same in-memory files."""
+    paths, _ = labelled_files(root)
+    contents = in_memory(paths)
+    megapixels = np.median([np.prod(Image.open(io.BytesIO(data)).size) for data in contents]) / 1e6
+    print(
+        f"\n{root.name}: {len(contents)} images, median {megapixels:.1f} megapixels, to {image_size} px"
+    )
+    ceiling = partial(decode_ceiling, paths, image_size, batch_size, seconds=timing["seconds"])
+    pillow = partial(decoding.pillow_batches, contents, image_size, batch_size)
+    best = best_of_rounds(
+        {
+            CEILING: ceiling,
+            AT_RATIO: partial(ceiling, decode=decoding.resize_at_ratio),
+            PILLOW: lambda: throughput(pillow(draft=False), **timing),
+            DRAFT: lambda: throughput(pillow(draft=True), **timing),
+        },
+        rounds,
+    )
+    for name, result in best.items():
+        _report(name, result, best[CEILING])
+    rate = {name: result.images_per_second for name, result in best.items()}
+    print(
+        f"decoded at a ratio / full decode: {rate[AT_RATIO] / rate[CEILING]:.2f}x; "
+        f"decoded at a ratio / Pillow with draft: {rate[AT_RATIO] / rate[DRAFT]:.2f}x"
     )
 
 
@@ -153,7 +201,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dataset",
         default="embedded-bench",
-        help="embedded-quick, embedded-bench, a real dataset's name or a folder (default: %(default)s)",
+        help="embedded-quick, embedded-bench, embedded-photos, a real dataset's name or a folder "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--photos",
+        default="embedded-photos",
+        help="large photos to decode at a ratio: a dataset as --dataset (default: %(default)s)",
     )
     parser.add_argument(
         "--image-size", type=int, default=DEFAULTS.image_size, help="pixels (default: %(default)s)"

@@ -87,7 +87,8 @@ def dataset_dir(selector: str | None = None) -> Path:
     """The class-per-folder directory for a dataset name or path, prepared if needed.
 
     ``selector`` defaults to ``COURSE_DATASET``: ``embedded`` (sized by the scale),
-    ``embedded-quick``, ``embedded-bench``, a name in ``REAL_DATASETS``, or a path.
+    ``embedded-quick``, ``embedded-bench``, ``embedded-photos`` (phone-sized), a name in
+    ``REAL_DATASETS``, or a path.
     """
     selector = selector or settings().dataset
     if selector == "embedded":
@@ -103,7 +104,8 @@ def dataset_dir(selector: str | None = None) -> Path:
                 f"{display_path(folder)} holds no class folders: put each class's images in a subfolder"
             )
         return folder
-    choices = ", ".join(["embedded", "embedded-quick", "embedded-bench", *REAL_DATASETS])
+    embedded = [f"embedded-{variant}" for variant in IMAGES_PER_CLASS]
+    choices = ", ".join(["embedded", *embedded, *REAL_DATASETS])
     raise ValueError(
         f"Unknown dataset {selector!r}: choose one of {choices}, or the path of a folder of class folders"
     )

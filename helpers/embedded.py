@@ -3,7 +3,9 @@
 Each class is a shape drawn in its own range of hues onto a textured background.
 Images have the cost profile of photos (sides of 300-700 px, JPEG quality 85-92,
 tens of KB each) so pipelines spend their time as they would on real data, and the
-classes are easy enough that a small CNN learns them within two epochs.
+classes are easy enough that a small CNN learns them within two epochs. The ``photos``
+variant draws the same classes at a phone camera's size (sides of 3,024-4,032 px, 9-16
+megapixels, a few MB each): photos much larger than the model, for decoding at a ratio.
 Generation is seeded per file: the same seed gives the same bytes, and a manifest of
 checksums lets a second call reuse what exists and regenerate what is missing or altered.
 """
@@ -25,11 +27,15 @@ GENERATOR_VERSION = 1
 CLASSES = ("disc", "square", "triangle", "star", "cross")
 # Hue band (degrees) of each class's shape; backgrounds take any hue.
 CLASS_HUES = {"disc": 0, "square": 60, "triangle": 130, "star": 210, "cross": 280}
-IMAGES_PER_CLASS = {"quick": 120, "bench": 800}
+IMAGES_PER_CLASS = {"quick": 120, "bench": 800, "photos": 16}
+SIDES = {"quick": (300, 700), "bench": (300, 700), "photos": (3024, 4032)}  # pixels, least and most
+# A phone's demosaicing and noise reduction leave no grain at the sensor's own scale: photos are
+# drawn at a third of their size and enlarged, which also gives a phone's bytes per pixel.
+ENLARGED = {"photos": 3}
 
 
 def embedded_dir(size: str) -> Path:
-    """Folder of the embedded dataset of this size ("quick" or "bench")."""
+    """Folder of the embedded dataset of this size ("quick", "bench" or "photos")."""
     return settings().data_dir / f"embedded-{size}"
 
 
@@ -48,6 +54,8 @@ def generate_embedded(size: str = "quick", seed: int = 0, progress: bool = True)
         "seed": seed,
         "classes": list(CLASSES),
         "images_per_class": IMAGES_PER_CLASS[size],
+        "sides": list(SIDES[size]),
+        "enlarged": ENLARGED.get(size, 1),
     }
     manifest = _read_manifest(manifest_path)
     known = manifest.get("files", {}) if manifest.get("params") == params else {}
@@ -55,7 +63,8 @@ def generate_embedded(size: str = "quick", seed: int = 0, progress: bool = True)
     files = {_relpath(c, i): known.get(_relpath(c, i)) for c, i in wanted}
     stale = [(c, i) for c, i in wanted if not _intact(root / _relpath(c, i), files[_relpath(c, i)])]
     for c, i in tqdm(stale, desc=f"embedded-{size}", unit="img", disable=not progress or not stale):
-        files[_relpath(c, i)] = _write_image(root / _relpath(c, i), render_image(seed, c, i))
+        rendered = render_image(seed, c, i, SIDES[size], ENLARGED.get(size, 1))
+        files[_relpath(c, i)] = _write_image(root / _relpath(c, i), rendered)
     if stale or not manifest_path.exists() or known != files:
         root.mkdir(parents=True, exist_ok=True)
         manifest_path.write_text(
@@ -64,13 +73,23 @@ def generate_embedded(size: str = "quick", seed: int = 0, progress: bool = True)
     return root
 
 
-def render_image(seed: int, class_index: int, image_index: int) -> tuple[Image.Image, int]:
-    """Draw one image and pick its JPEG quality, from its own seed only."""
+def render_image(
+    seed: int,
+    class_index: int,
+    image_index: int,
+    sides: tuple[int, int] = SIDES["quick"],
+    enlarged: int = 1,
+) -> tuple[Image.Image, int]:
+    """Draw one image and pick its JPEG quality, from its own seed only.
+
+    Its sides lie within ``sides``; it is drawn at 1/``enlarged`` of them, then enlarged.
+    """
     rng = np.random.default_rng([seed, class_index, image_index])
-    width, height = (int(v) for v in rng.integers(300, 701, size=2))
-    image = Image.fromarray(texture(rng, height, width))
-    draw_shape(ImageDraw.Draw(image), rng, CLASSES[class_index], width, height)
-    return image, int(rng.integers(85, 93))
+    width, height = (int(v) for v in rng.integers(sides[0], sides[1] + 1, size=2))
+    drawn = (width // enlarged, height // enlarged)
+    image = Image.fromarray(texture(rng, drawn[1], drawn[0]))
+    draw_shape(ImageDraw.Draw(image), rng, CLASSES[class_index], *drawn)
+    return image.resize((width, height), Image.BICUBIC), int(rng.integers(85, 93))
 
 
 def texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:

@@ -123,8 +123,9 @@ def decode_ceiling(
     label: str | None = None,
     seconds: float = MIN_SECONDS,
     max_bytes: int = CEILING_BYTES,
+    decode: Callable[[tf.Tensor, int], tf.Tensor] = decode_and_resize,
 ) -> Throughput:
-    """The machine's decode ceiling: decoding and resizing in-memory images on all cores.
+    """The machine's full-decode ceiling: decoding and resizing in-memory images on all cores.
 
     ``paths`` are images that decode (a scan's good files). Their bytes are read once, all of
     them or an evenly spaced sample of at most ``max_bytes``, so the ceiling sees the same mix
@@ -133,18 +134,16 @@ def decode_ceiling(
     the work a decoding pipeline does, without its file reads and its Python. A pipeline that
     decodes the same files should not beat it by more than the noise; report pipelines against
     a ceiling measured beside them with ``percent_of_ceiling``. Introduced in notebook 00.
+    ``decode`` (bytes, image size -> image) measures another decoder on the same bytes the same
+    way, such as ``decoding.resize_at_ratio``, which decodes less.
     """
     scale = settings().scale
     image_size, batch_size = image_size or scale.image_size, batch_size or scale.batch_size
-    sizes = np.array([os.path.getsize(path) for path in paths])
-    share = min(1.0, max_bytes / max(sizes.sum(), 1))
-    picked = np.linspace(0, len(paths) - 1, max(1, round(share * len(paths)))).astype(int)
-    contents = tf.constant([Path(paths[i]).read_bytes() for i in picked])
     decoded = (
-        tf.data.Dataset.from_tensor_slices(contents)
+        tf.data.Dataset.from_tensor_slices(tf.constant(in_memory(paths, max_bytes)))
         .repeat()
         .map(
-            lambda image: decode_and_resize(image, image_size),
+            lambda image: decode(image, image_size),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=False,
         )
@@ -152,6 +151,14 @@ def decode_ceiling(
         .prefetch(tf.data.AUTOTUNE)
     )
     return throughput(decoded, label=label, seconds=seconds)
+
+
+def in_memory(paths: Sequence[Path | str], max_bytes: int = CEILING_BYTES) -> list[bytes]:
+    """The files' bytes: all of them, or an evenly spaced sample of at most ``max_bytes``."""
+    sizes = np.array([os.path.getsize(path) for path in paths])
+    share = min(1.0, max_bytes / max(sizes.sum(), 1))
+    picked = np.linspace(0, len(paths) - 1, max(1, round(share * len(paths)))).astype(int)
+    return [Path(paths[i]).read_bytes() for i in picked]
 
 
 def percent_of_ceiling(measured: Throughput, ceiling: Throughput) -> float:

@@ -114,6 +114,8 @@ def test_bench_smoke_run_prints_every_figure(quick_dataset):
             "helpers.bench",
             "--dataset",
             "embedded-quick",
+            "--photos",
+            "embedded-quick",
             "--batches",
             "3",
             "--warmup",
@@ -136,7 +138,7 @@ def test_bench_smoke_run_prints_every_figure(quick_dataset):
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     for name in (
-        "decode ceiling",
+        "full-decode ceiling",
         "tf.data (",
         "tf.data + uint8 file cache",
         "TFRecords, pre-resized",
@@ -144,7 +146,15 @@ def test_bench_smoke_run_prints_every_figure(quick_dataset):
         "ImageDataGenerator.flow_from_directory",
     ):
         assert any(line.startswith(name) and "images/s" in line for line in lines), run.stdout
-    for ratio in ("tf.data / ImageDataGenerator:", "pre-resized TFRecords / tf.data:", "x faster)"):
+    for name in ("decoded at a ratio", "Pillow, full decode", "Pillow with draft"):
+        assert any(line.startswith(name) and "images/s" in line for line in lines), run.stdout
+    for ratio in (
+        "tf.data / ImageDataGenerator:",
+        "pre-resized TFRecords / tf.data:",
+        "x faster)",
+        "decoded at a ratio / full decode:",
+        "decoded at a ratio / Pillow with draft:",
+    ):
         assert ratio in run.stdout
     # The cache file holds exactly the predicted uint8 pixels, give or take its index.
     cache_ratio = float(re.search(r"uint8 cache file: .* \(ratio ([\d.]+)\)", run.stdout).group(1))
