@@ -78,12 +78,19 @@ class Lesson:
 
     ``shown`` formats the pair: ``{0}`` and ``{1}`` are the numbers named in ``measured``, ``{ratio}``
     is the second over the first. Its row belongs to the notebook that recorded the later of the two.
+    ``varies`` names the one condition (``helpers.conditions``) its two sides may differ in; when
+    both sides recorded their conditions, a difference in anything else is refused.
     """
 
     name: str
     articles: str
     measured: tuple[str, str]
     shown: str
+    varies: str
+
+
+class UnlikeSides(ValueError):
+    """A lesson's two measurements differ in more than the one condition the lesson is about."""
 
 
 LESSONS = (
@@ -92,6 +99,7 @@ LESSONS = (
         "about ten points of accuracy",
         ("val_accuracy_sorted_small_buffer", "val_accuracy_full_shuffle"),
         "{0:.2f} → {1:.2f}",
+        "shuffle",
     ),
     Lesson(
         "a per-image string-op label at TPU speed: share of the step waiting, string-op labels, then labels "
@@ -99,6 +107,7 @@ LESSONS = (
         "the label op took 73 % of the step",
         ("wait_share_string_labels", "wait_share_python_labels"),
         "{0:.0%} → {1:.0%}",
+        "label op",
     ),
     Lesson(
         "EfficientNet's input scale: std of what the stem's normalisation hands the first convolution, "
@@ -106,6 +115,7 @@ LESSONS = (
         "it expects 0–255; dividing by 255 hurts",
         ("stem_input_std_0_255", "stem_input_std_div255"),
         "{0:.2f} → {1:.3f}",
+        "input scale",
     ),
     Lesson(
         "a fair baseline under `fit`, augmenting alike: images/s, ImageDataGenerator with worker "
@@ -113,6 +123,7 @@ LESSONS = (
         "tf.data 2.5× (a GPU, MobileNet, per epoch)",
         ("images_per_second_idg_workers", "images_per_second_tf_data_fit"),
         "{0:,.0f} → {1:,.0f} ({ratio:.2f}×)",
+        "loader",
     ),
     Lesson(
         "the same fair baseline, neither augmenting: images/s, ImageDataGenerator with worker "
@@ -120,18 +131,21 @@ LESSONS = (
         "tf.data 2.5× (a GPU, MobileNet, per epoch)",
         ("images_per_second_idg_workers_unaugmented", "images_per_second_tf_data_fit_unaugmented"),
         "{0:,.0f} → {1:,.0f} ({ratio:.2f}×)",
+        "loader",
     ),
     Lesson(
         "the same baseline (01), then tf.data from a warm cache (06)",
         "tf.data with a file cache 4.14×",
         ("images_per_second_idg_workers", "images_per_second_cached_fit"),
         "{0:,.0f} → {1:,.0f} ({ratio:.1f}×)",
+        "cache",
     ),
     Lesson(
         "cache memory: peak resident MiB, a file cache, then an in-memory cache",
         "an in-memory cache crashes past RAM; an 18 GB folder made a 90 GB cache file",
         ("file_cache_peak_mib", "in_memory_cache_peak_mib"),
         "{0:,.0f} → {1:,.0f}",
+        "cache",
     ),
 )
 LESSON_COLUMNS = {
@@ -139,6 +153,7 @@ LESSON_COLUMNS = {
     "lesson": "lesson",
     "articles": "the articles",
     "measured": "measured here",
+    "differs_in": "its sides differ in",
 }
 
 
@@ -170,15 +185,27 @@ class Recorded:
         )
 
 
-def record(notebook: str, **numbers: float) -> Recorded:
+def record(
+    notebook: str, conditions: Mapping[str, dict] | None = None, **numbers: float
+) -> Recorded:
     """Write a notebook's numbers, with the context they were measured in; end a cell with it to show them.
 
     ``notebook`` is the notebook's file name without ``.ipynb``. Recording again replaces the file.
+    ``conditions`` maps a number's name to what it was measured under (``conditions.conditions``);
+    a lesson whose two sides were recorded with conditions that differ in more than the lesson's
+    ``varies`` raises ``UnlikeSides``, and nothing is written.
     """
     path = result_path(notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
-    result = {"notebook": notebook, "numbers": numbers, "context": measurement_context()}
-    path.write_text(json.dumps(result, indent=2, default=float))  # default: NumPy scalars
+    result = {
+        "notebook": notebook,
+        "numbers": numbers,
+        "conditions": conditions or {},
+        "context": measurement_context(),
+    }
+    text = json.dumps(result, indent=2, default=float)  # default: NumPy scalars
+    lesson_rows({**load_results(path.parent), notebook: json.loads(text)})  # refuses unlike sides
+    path.write_text(text)
     lessons = [row for row in lesson_rows(load_results(path.parent)) if row["notebook"] == notebook]
     return Recorded(path, pipeline_rows({notebook: json.loads(path.read_text())}), lessons)
 
@@ -311,29 +338,52 @@ def headline_table(rows: Sequence[Mapping]) -> str:
     return format_table(rows, HEADLINE_COLUMNS, PIPELINE_FORMATS, markdown=True)
 
 
-def lesson_rows(results: Mapping[str, dict]) -> list[dict]:
-    """A row for each of ``LESSONS`` whose two numbers were both recorded, in course order."""
+def lesson_rows(results: Mapping[str, dict], lessons: Sequence[Lesson] = LESSONS) -> list[dict]:
+    """A row for each lesson whose two numbers were both recorded, in course order.
+
+    Raises ``UnlikeSides`` when both sides recorded conditions that differ in more than the
+    lesson's ``varies``; a row whose sides recorded none says its conditions were not checked.
+    """
     rows = []
-    for lesson in LESSONS:
+    for lesson in lessons:
         found = {
-            name: (notebook, result["numbers"][name])
+            name: (notebook, result["numbers"][name], result.get("conditions", {}).get(name))
             for notebook, result in results.items()
             for name in lesson.measured
             if name in result["numbers"]
         }
         if len(found) == len(lesson.measured):
-            first, second = (found[name][1] for name in lesson.measured)
+            (_, first, before), (_, second, after) = (found[name] for name in lesson.measured)
             rows.append(
                 {
-                    "notebook": max(notebook for notebook, _ in found.values()),
+                    "notebook": max(notebook for notebook, _, _ in found.values()),
                     "lesson": lesson.name,
                     "articles": lesson.articles,
                     "measured": lesson.shown.format(
                         first, second, ratio=second / first if first else 0
                     ),
+                    "differs_in": _differs_in(lesson, before, after),
                 }
             )
     return sorted(rows, key=lambda row: row["notebook"])
+
+
+def _differs_in(lesson: Lesson, before: Mapping | None, after: Mapping | None) -> str:
+    """The lesson's ``varies``, checked against both sides' conditions when they were recorded."""
+    if before is None or after is None:
+        return f"{lesson.varies} (not checked)"
+    unlike = sorted(
+        key
+        for key in before.keys() | after.keys()
+        if key != lesson.varies and before.get(key) != after.get(key)
+    )
+    if unlike:
+        raise UnlikeSides(
+            f"{lesson.name}: its sides should differ only in {lesson.varies}, but they differ in "
+            + "; ".join(f"{key} ({before.get(key)!r} against {after.get(key)!r})" for key in unlike)
+        )
+    alike = sorted(key.replace("_", " ") for key in before.keys() - {lesson.varies})
+    return f"{lesson.varies} only: " + ", ".join(alike) + " alike"
 
 
 def lesson_table(rows: Sequence[Mapping]) -> str:

@@ -6,10 +6,12 @@ import json
 from datetime import datetime
 
 import numpy as np
+import pytest
 
 from helpers.config import settings
 from helpers.plots import accuracy_per_epoch, plot_epochs, plot_throughput, plot_waiting
 from helpers.results import (
+    UnlikeSides,
     ceiling_multiple,
     comparison_table,
     context_differences,
@@ -264,3 +266,47 @@ def test_accuracy_per_epoch_draws_a_line_per_run_over_the_epochs():
     assert [line.get_label() for line in axes.get_lines()] == ["sorted", "shuffled"]
     assert list(axes.get_lines()[1].get_xdata()) == [1, 2, 3]
     assert list(axes.get_lines()[1].get_ydata()) == [0.4, 0.7, 0.9]
+
+
+def _lesson_sides(augmentation_after: dict) -> dict:
+    before = {"loader": "ImageDataGenerator", "augmentation": {"flip": "horizontal"}, "process": 7}
+    return {
+        "images_per_second_idg_workers": before,
+        "images_per_second_tf_data_fit": {
+            **before,
+            "loader": "tf.data",
+            "augmentation": augmentation_after,
+        },
+    }
+
+
+def test_a_lesson_whose_sides_differ_only_in_what_it_varies_is_shown_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    recorded = record(
+        "01_baseline",
+        conditions=_lesson_sides({"flip": "horizontal"}),
+        images_per_second_idg_workers=400.0,
+        images_per_second_tf_data_fit=600.0,
+    )
+    (row,) = recorded.lessons
+    assert row["differs_in"] == "loader only: augmentation, process alike"
+
+
+def test_a_lesson_whose_sides_do_different_work_is_refused_and_not_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    with pytest.raises(UnlikeSides, match="differ in augmentation"):
+        record(
+            "01_baseline",
+            conditions=_lesson_sides({}),
+            images_per_second_idg_workers=400.0,
+            images_per_second_tf_data_fit=600.0,
+        )
+    assert load_results() == {}
+
+
+def test_a_lesson_without_conditions_says_it_was_not_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    recorded = record(
+        "01_baseline", images_per_second_idg_workers=400.0, images_per_second_tf_data_fit=600.0
+    )
+    assert recorded.lessons[0]["differs_in"] == "loader (not checked)"
