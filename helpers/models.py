@@ -2,15 +2,19 @@
 
 Every model takes float images with values in [0, 255] and sparse integer labels, so
 any pipeline of the course can feed any model. Each one scales its input inside itself:
-EfficientNet's own stem divides by 255 and normalises with ImageNet's channel statistics
-(images already divided by 255 reach its first convolution almost constant: notebook 00
-measures it), MobileNetV2 gets a Rescaling layer to [-1, 1] in front, the small CNN divides by 255.
+EfficientNet's own stem divides by 255 and normalises with ImageNet's channel statistics,
+MobileNetV2 gets a Rescaling layer to [-1, 1] in front, the small CNN divides by 255 (notebook 00
+measures what images divided by 255 once more cost a trained model in accuracy).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 import numpy as np
+
+from helpers.config import Scale
 
 # Backbone constructor and the layer that brings 0-255 images to the scale its weights expect
 # (None: the backbone's own stem does it, so nothing may scale the images before it).
@@ -60,6 +64,14 @@ def build_model(
     return model
 
 
+def course_model(scale: Scale, classes: Sequence[str]) -> keras.Model:
+    """The run's model for ``classes``, compiled: ``scale.model`` at ``scale.image_size`` px.
+
+    Taught in notebook 02, where the course first trains it; later notebooks call it from here.
+    """
+    return build_model(scale.model, len(classes), scale.image_size)
+
+
 def small_cnn(num_classes: int, image_size: int) -> keras.Model:
     """Four convolution blocks: learns the embedded dataset in two epochs on a laptop CPU."""
     layers = [keras.Input((image_size, image_size, 3)), keras.layers.Rescaling(1 / 255)]
@@ -105,21 +117,26 @@ def efficientnet_stem(
 ) -> keras.Model:
     """An EfficientNet from its input to what its first convolution receives (before the zero padding).
 
-    With ``weights="imagenet"`` the stem's Normalization holds what the weights file loads, and a
-    Rescaling after it completes ImageNet's normalisation. With ``weights=None`` (offline) that
-    Normalization is filled with the same statistics, so the stem computes what a pretrained one
-    does: ``(x / 255 - mean) / std`` per channel. Notebook 00 feeds it images in 0-255 and divided by 255.
+    A pretrained stem (``weights="imagenet"``) holds three layers, as Keras builds and loads it:
+    ``Rescaling(1/255)``; a ``Normalization`` whose variance entries hold ImageNet's standard
+    deviations (0.229, 0.224, 0.225), so it divides by their square roots; and a third
+    ``Rescaling(1/sqrt(std))`` that completes the division (keras.applications.efficientnet; the
+    weights file stores the std where the variance belongs, tensorflow/tensorflow#49930). With
+    ``weights=None`` (offline) Keras leaves out the third layer and the statistics: this stem fills
+    them in the same way, so it holds and computes what a pretrained one does,
+    ``(x / 255 - mean) / std`` per channel.
     """
     constructor, _ = BACKBONES[name]
     backbone = constructor(
         include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
     )
+    normalised = backbone.get_layer("stem_conv_pad").input
     if weights is None:
         normalization = next(
             layer for layer in backbone.layers if isinstance(layer, keras.layers.Normalization)
         )
-        normalization.set_weights([np.array(IMAGENET_MEAN), np.square(IMAGENET_STD), np.array(0)])
+        # the std where the variance belongs, as the pretrained weights file loads it
+        normalization.set_weights([np.array(IMAGENET_MEAN), np.array(IMAGENET_STD), np.array(0)])
         normalization.finalize_state()  # the layer computes with copies of its weights, made here
-    return keras.Model(
-        backbone.input, backbone.get_layer("stem_conv_pad").input, name=f"{name}_stem"
-    )
+        normalised = keras.layers.Rescaling((1 / np.sqrt(IMAGENET_STD)).tolist())(normalised)
+    return keras.Model(backbone.input, normalised, name=f"{name}_stem")

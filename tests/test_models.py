@@ -41,6 +41,10 @@ def test_the_efficientnet_stem_normalises_0_255_images_with_imagenet_statistics(
     from helpers.models import IMAGENET_MEAN, IMAGENET_STD, efficientnet_stem
 
     stem = efficientnet_stem(32, name="efficientnetb0")
+    # as a pretrained stem holds them: the std where the variance belongs, then 1/sqrt(std)
+    _, normalization, sqrt_std = stem.layers[1:]
+    np.testing.assert_allclose(normalization.variance.numpy().ravel(), IMAGENET_STD, rtol=1e-6)
+    np.testing.assert_allclose(sqrt_std.scale, 1 / np.sqrt(IMAGENET_STD))
     mean, std = 255 * np.array(IMAGENET_MEAN), 255 * np.array(IMAGENET_STD)
     images = np.stack(
         [np.broadcast_to(mean, (32, 32, 3)), np.broadcast_to(mean + std, (32, 32, 3))]
@@ -48,3 +52,11 @@ def test_the_efficientnet_stem_normalises_0_255_images_with_imagenet_statistics(
     normalised = stem.predict(images.astype(np.float32), verbose=0)
     np.testing.assert_allclose(normalised[0], 0, atol=1e-4)  # the mean becomes 0
     np.testing.assert_allclose(normalised[1], 1, atol=1e-4)  # one standard deviation above it, 1
+
+
+def test_the_course_model_is_the_scale_s_model_for_the_classes():
+    from helpers.config import SCALES
+    from helpers.models import course_model
+
+    model = course_model(SCALES["quick"], ["cat", "dog", "fox"])
+    assert model.name == SCALES["quick"].model and model.output_shape == (None, 3)

@@ -248,10 +248,10 @@ def test_a_lesson_makes_a_row_only_with_both_of_its_numbers(tmp_path, monkeypatc
     assert "the articles" in recorded._repr_markdown_() and repr(recorded).endswith(
         "2 lesson row(s)"
     )
-    record("00_data", stem_input_std_0_255=1.04, stem_input_std_div255=0.0041)
+    record("00_data", val_accuracy_0_255=0.97, val_accuracy_div255=0.2)
     rows = lesson_rows(load_results())
     assert [(row["notebook"], row["measured"]) for row in rows] == [
-        ("00_data", "1.04 → 0.004"),
+        ("00_data", "0.97 → 0.20"),
         ("01_baseline", "300 → 750 (2.50×)"),
         ("01_baseline", "600 → 690 (1.15×)"),
     ]

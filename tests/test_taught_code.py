@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from helpers import measure, pipelines, profiling, strategy
+from helpers import measure, models, pipelines, profiling, strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 # the prefixes a notebook may write
@@ -54,6 +54,14 @@ TAUGHT = [
     ),
     *(Taught("06", name, pipelines) for name in ("load_uint8", "to_float", "uint8_cached")),
     *(Taught("07", name, pipelines) for name in ("parse_record", "from_records")),
+    Taught(
+        "02",
+        "course_model",
+        models,
+        changed={
+            "signature": "the scale and class names come as arguments: a notebook has its own"
+        },
+    ),
     Taught(
         "01",
         "throughput",
@@ -223,7 +231,7 @@ def test_every_helper_said_to_be_taught_is_compared() -> None:
     compared_names = {f"{t.module.__name__.split('.')[-1]}.{t.helper or t.name}" for t in TAUGHT}
     said = {
         f"{module.__name__.split('.')[-1]}.{node.name}"
-        for module in (measure, pipelines, profiling, strategy)
+        for module in (measure, models, pipelines, profiling, strategy)
         for node in helper_module_tree(module).body
         if isinstance(node, ast.FunctionDef | ast.ClassDef)
         and TAUGHT_IN.search(ast.get_docstring(node) or "")
