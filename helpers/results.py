@@ -288,10 +288,10 @@ def pipeline_rows(results: Mapping[str, dict]) -> list[dict]:
     """One row per pipeline measured, in course order, with the context it was measured in.
 
     A result's shared numbers make its row. Numbers recorded again with a suffix make a row of
-    their own when the notebook names that pipeline with ``pipeline_<suffix>`` (notebook 05's
+    their own when the notebook names that pipeline with ``pipeline_<suffix>`` (notebook 07's
     ``_preresized``); such a row shares its notebook's decode ceiling unless it recorded its own.
-    Suffixed numbers of no named pipeline (``images_per_second_augmented``: the same pipeline
-    doing more work per image) make no row. Results without a ``pipeline`` (notebook 00) make none.
+    Suffixed numbers of no named pipeline (``images_per_second_unaugmented``: the same iterator
+    doing other work than its row's) make no row. Results without a ``pipeline`` (notebook 00) make none.
     """
     return [
         _pipeline_row(name, result, key.removeprefix("pipeline"))
