@@ -7,8 +7,8 @@ them into ``<prefix>.index`` and ``<prefix>.data-*`` only when the pass complete
 midway leaves the lockfile, and the next run's iterator stops with ``AlreadyExistsError``. The lockfile holds only its
 creation time, so nothing can tell a dead writer from a live one: clear a cache before a
 run starts, when you know no other process is writing it. ``kill_mid_write`` makes such a
-run on purpose (notebook 06 shows what it leaves). ``cache_peak_mib`` weighs a cache in RAM, in a
-process of its own.
+run on purpose (notebook 06 shows what it leaves). ``cache_growth`` weighs a cache in RAM as it
+fills, in a process of its own.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from helpers import children
@@ -99,20 +100,78 @@ def kill_mid_write(prefix: Path | str, elements: int = 1000) -> int:
     return child.returncode
 
 
-def cache_peak_mib(
+@dataclass(frozen=True)
+class CacheGrowth:
+    """A process's peak resident MiB as its uint8 cache filled, batch by batch, then after its last pass.
+
+    ``peak_mib[i]`` was read once the first pass had delivered, and so cached, ``images[i]``
+    images of ``image_size`` pixels square: the peak a dataset of that many images would reach.
+    """
+
+    images: tuple[int, ...]
+    peak_mib: tuple[float, ...]
+    final_mib: float
+    image_size: int
+
+    @property
+    def decoded_mib(self) -> np.ndarray:
+        """The decoded pixels cached at each reading, in MiB (uint8: a byte per value)."""
+        return np.array(self.images) * self.image_size**2 * 3 / 2**20
+
+    @property
+    def growth(self) -> float:
+        """MiB the peak rose per MiB of decoded pixels cached: the median over the batches of the
+        first pass, the first quarter left out (start-up: thread pools, first buffers). A median, so
+        that a one-off jump of the allocator in one batch does not set it; the peaks show any."""
+        start = len(self.images) // 4
+        rises = np.diff(self.peak_mib[start:]) / np.diff(self.decoded_mib[start:])
+        return float(np.median(rises))
+
+    def peak_after(self, images: int) -> float:
+        """The peak read at the first batch that brought the cache to ``images`` images or more."""
+        return next(p for n, p in zip(self.images, self.peak_mib) if n >= images)
+
+    def quarters(self) -> list[int]:
+        """A quarter, a half, three quarters and all of the images of a pass."""
+        return [self.images[-1] * q // 4 for q in (1, 2, 3, 4)]
+
+    def __str__(self) -> str:
+        return (
+            "".join(f"{self.peak_after(n):7,.0f}" for n in self.quarters())
+            + f"  {self.final_mib:7,.0f}  {self.growth:7.2f}"
+        )
+
+
+def growth_table(growths: Mapping[str, CacheGrowth]) -> str:
+    """The peaks of each kind of cache at a quarter, half, three quarters and all of a first pass,
+    after the second pass, and the growth per MiB of decoded pixels cached: a line per kind."""
+    title = "peak MiB after images"
+    width = max(len(title), *map(len, growths)) + 2
+    quarters = next(iter(growths.values())).quarters()
+    lines = [f"{title:<{width}}" + "".join(f"{n:>7,}" for n in quarters) + "   pass 2  MiB/MiB"]
+    return "\n".join(lines + [f"{kind:<{width}}{growth}" for kind, growth in growths.items()])
+
+
+def cache_growth(
     paths: Sequence[str],
     labels: Sequence[int],
     image_size: int,
     batch_size: int,
     cache: Path | str = "",
     passes: int = 2,
-) -> float:
-    """Peak resident MiB of a new Python process making ``passes`` passes over ``pipelines.uint8_cached``.
+    environment: Mapping[str, str] | None = None,
+) -> CacheGrowth:
+    """Peak resident MiB of a new Python process as ``pipelines.uint8_cached`` fills its cache, then
+    after ``passes`` passes.
 
     ``cache`` as in ``uint8_cached``: ``""`` keeps the cache in the process's memory, a file prefix
     writes it to disk (use a new prefix, or the first pass only reads). A process of its own, so
     nothing the caller holds counts; it includes the Python and TensorFlow every such process
-    loads. Notebook 06 measures both kinds of cache with it.
+    loads. ``environment`` adds variables to the child's: ``{"MALLOC_MMAP_THRESHOLD_": "65536"}``
+    fixes the size above which glibc's malloc (Linux) gives a block pages of its own and returns
+    them when it is freed; by default it raises that size as big blocks are freed, and a decoder's
+    freed buffers then leave holes between the cached images. Notebook 06 measures both kinds of
+    cache with it.
     """
     arguments = {
         "paths": [str(path) for path in paths],
@@ -127,6 +186,9 @@ def cache_peak_mib(
         capture_output=True,
         text=True,
         check=True,
-        env=children.environment(),
+        env={**children.environment(), **(environment or {})},
     )
-    return float(child.stdout.split()[-1])
+    readings = json.loads(child.stdout.strip().splitlines()[-1])
+    return CacheGrowth(
+        tuple(readings["images"]), tuple(readings["peak_mib"]), readings["final_mib"], image_size
+    )

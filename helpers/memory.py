@@ -3,7 +3,7 @@
 Operating systems report a process's peak resident memory since it started, and it never goes
 down. So a block's own peak shows only where it tops every earlier one: the tests that check
 memory stays bounded measure in a new process, and so does notebook 06, which weighs a cache in
-RAM without counting what its own kernel holds (``helpers.caches.cache_peak_mib``).
+RAM without counting what its own kernel holds (``helpers.caches.cache_growth``).
 """
 
 from __future__ import annotations

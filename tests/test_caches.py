@@ -6,9 +6,11 @@ import pytest
 import tensorflow as tf
 
 from helpers.caches import (
-    cache_peak_mib,
+    CacheGrowth,
+    cache_growth,
     counting_cache,
     find_stale_cache,
+    growth_table,
     kill_mid_write,
     pass_seconds,
     remove_stale_cache,
@@ -60,15 +62,30 @@ def test_pass_seconds_times_every_full_pass(tmp_path):
     ]
 
 
-def test_an_in_memory_cache_raises_the_peak_by_about_its_size_and_a_file_cache_does_not(
+def test_an_in_memory_cache_grows_the_peak_with_the_images_cached_and_a_file_cache_does_not(
     quick_dataset, tmp_path
 ):
     (paths, labels), _ = split(*scan_folder(quick_dataset, progress=False).good_files())
-    cache_mib = len(paths) * 256 * 256 * 3 / 2**20  # uint8 at 256 px: about 90 MiB
-    in_memory = cache_peak_mib(paths, labels, 256, 32)
-    in_file = cache_peak_mib(paths, labels, 256, 32, tmp_path / "cache")
-    assert 0.5 * cache_mib < in_memory - in_file < 2 * cache_mib
+    in_memory = cache_growth(paths, labels, 256, 32)  # uint8 at 256 px: about 90 MiB in all
+    in_file = cache_growth(paths, labels, 256, 32, tmp_path / "cache")
+    assert in_memory.images == in_file.images and in_memory.images[-1] == len(paths)
+    assert 0.8 < in_memory.growth < 2 and abs(in_file.growth) < 0.2
+    assert in_memory.peak_after(len(paths)) - in_memory.peak_after(len(paths) // 4) > 45
+    assert in_memory.final_mib >= in_memory.peak_mib[-1]  # a peak never goes down
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "cache.data-00000-of-00001",
         "cache.index",
+    ]
+
+
+def test_the_growth_is_the_median_rise_per_batch_after_the_first_quarter():
+    growth = CacheGrowth((32, 64, 96, 128), (900.0, 500.0, 510.0, 520.0), 530.0, image_size=128)
+    batch_mib = 32 * 128 * 128 * 3 / 2**20
+    assert growth.growth == pytest.approx(10 / batch_mib)  # the first reading is left out
+    jump = CacheGrowth((32, 64, 96, 128, 160), (0.0, 500.0, 510.0, 570.0, 580.0), 580, 128)
+    assert jump.growth == pytest.approx(10 / batch_mib)  # one batch's jump does not set it
+    assert growth.peak_after(60) == 500.0 and growth.peak_after(128) == 520.0
+    assert growth_table({"memory": growth}).splitlines() == [
+        "peak MiB after images       32     64     96    128   pass 2  MiB/MiB",
+        "memory                     900    500    510    520      530     6.67",
     ]

@@ -255,9 +255,18 @@ def test_a_lesson_makes_a_row_only_with_both_of_its_numbers(tmp_path, monkeypatc
         ("01_baseline", "300 → 750 (2.50×)"),
         ("01_baseline", "600 → 690 (1.15×)"),
     ]
-    # its lesson's other number is 01's
-    cached = record("06_cache", images_per_second_cached_fit=2400.0)
-    assert [row["measured"] for row in cached.lessons] == ["300 → 2,400 (8.0×)"]
+    cached = record(
+        "06_cache", images_per_second_augmented_uncached=600.0, file_cache_growth=0.01
+    )  # each lesson lacks its other number
+    assert cached.lessons == []
+    cached = record(
+        "06_cache",
+        images_per_second_augmented_uncached=600.0,
+        images_per_second_augmented_cached=2400.0,
+        file_cache_growth=0.01,
+        in_memory_cache_growth=1.27,
+    )
+    assert [row["measured"] for row in cached.lessons] == ["600 → 2,400 (4.0×)", "0.01 → 1.27"]
 
 
 def test_accuracy_per_epoch_draws_a_line_per_run_over_the_epochs():
