@@ -168,7 +168,7 @@ def predicted_wait_share(images_per_second: float, device_ms: float, images: int
     return max(0.0, 1 - device_ms * images_per_second / (1000 * images))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # shown as a StepSummary is, with its prediction
 class StandInSummary(StepSummary):
     """A stand-in's trace, beside the wait that its pipeline's rate, measured alone, predicts."""
 

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from IPython.lib.pretty import pretty
 
 from helpers.accelerator import (
     A100,
@@ -104,6 +105,7 @@ def test_the_stand_in_shows_its_prediction_and_says_why_they_part_where_the_trac
     agrees = stand_in([10.0] * 20, 20.0, 1600)
     assert agrees.predicted_wait_share == pytest.approx(0.5)
     assert agrees.prediction.endswith("50% waiting; traced: 50% (median step 50%)")
+    assert pretty(agrees) == str(agrees)  # as a notebook shows it: the summary and the prediction
     # a few slow steps: the mean parts, the median agrees
     transient = stand_in([10.0] * 16 + [20.0] * 4, 20.0, 1600)  # mean 60 %, median 50 %
     assert "transient" in transient.prediction
