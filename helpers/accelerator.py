@@ -195,24 +195,25 @@ class StandInSummary(StepSummary):
         )
         if abs(traced - predicted) <= WAIT_NOISE:
             return line
-        computing_ms = self.step_ms - self.wait_ms
-        fed = 1000 * self.batch / self.step_ms  # the rate the steps took their batches at
         if abs(median - predicted) <= WAIT_NOISE:
-            why = "a few slow steps (a transient) raise the mean; the median step agrees"
-        elif traced < predicted and computing_ms > (1 + WAIT_NOISE) * self.device_ms:
-            why = (
-                f"besides waiting, the steps took {computing_ms:.1f} ms, not {self.device_ms:.1f}: "
-                "slowed by their own host work, they asked for batches less often"
+            return f"{line}: a few slow steps (a transient) raise the mean; the median step agrees"
+        # wait = 1 - computing / step, and a waiting step lasts as long as the pipeline takes for
+        # its batch: the prediction parts where either differs from what it assumed
+        parts, computing_ms = [], self.step_ms - self.wait_ms
+        if abs(computing_ms - self.device_ms) > WAIT_NOISE * self.device_ms:
+            parts.append(
+                f"besides waiting, the steps took {computing_ms:.1f} ms, not {self.device_ms:.1f}"
+                + " (their own host work)" * (computing_ms > self.device_ms)
             )
-        elif traced > predicted and fed < (1 - WAIT_NOISE) * self.images_per_second:
-            why = (
+        fed = 1000 * self.batch / self.step_ms  # how fast the pipeline fed the waiting steps
+        if traced > WAIT_NOISE and abs(fed - self.images_per_second) > WAIT_NOISE * fed:
+            parts.append(
                 f"under fit() the pipeline delivered {fed:,.0f} images/s, not "
-                f"{self.images_per_second:,.0f}: the step's own host work ({self.own_ms:.1f} ms on "
-                "the CPU, the training loop's) shares the cores with it"
+                f"{self.images_per_second:,.0f}"
+                + ", sharing the cores with the steps' host work"
+                * (fed < self.images_per_second)
             )
-        else:
-            return line
-        return f"{line}: {why}"
+        return f"{line}: {'; '.join(parts)}" if parts else line
 
     def __str__(self) -> str:
         return f"{super().__str__()}\n{self.prediction}"
