@@ -195,7 +195,7 @@ class StandInSummary(StepSummary):
         )
         if abs(traced - predicted) <= WAIT_NOISE:
             return line
-        if abs(median - predicted) <= WAIT_NOISE:
+        if abs(median - predicted) <= WAIT_NOISE < traced - median:
             return f"{line}: a few slow steps (a transient) raise the mean; the median step agrees"
         # wait = 1 - computing / step, and a waiting step lasts as long as the pipeline takes for
         # its batch: the prediction parts where either differs from what it assumed
@@ -205,8 +205,8 @@ class StandInSummary(StepSummary):
                 f"besides waiting, the steps took {computing_ms:.1f} ms, not {self.device_ms:.1f}"
                 + " (their own host work)" * (computing_ms > self.device_ms)
             )
-        fed = 1000 * self.batch / self.step_ms  # how fast the pipeline fed the waiting steps
-        if traced > WAIT_NOISE and abs(fed - self.images_per_second) > WAIT_NOISE * fed:
+        fed = 1000 * self.batch / self.step_ms  # the pipeline's rate, where it sets the step's
+        if self.bound == "input-bound" and abs(fed - self.images_per_second) > WAIT_NOISE * fed:
             parts.append(
                 f"under fit() the pipeline delivered {fed:,.0f} images/s, not "
                 f"{self.images_per_second:,.0f}"
