@@ -1,4 +1,4 @@
-"""A stand-in for an accelerator's training step: the wait a GPU would see from this host's pipeline.
+"""A stand-in for an accelerator's training step: the demand an accelerator would put on this host.
 
 On a GPU or TPU the host's CPU is free while the device computes, so the input pipeline has
 the whole CPU and a step waits only when input is slower than the device. On two CPU cores a
@@ -7,8 +7,30 @@ step trains a real model that costs the CPU almost nothing (average the pixels, 
 layer: loss and accuracy stay real), then holds the training loop for as long as a named
 accelerator would take for the batch, asleep, so the CPU stays free for the pipeline.
 
+It is a demand, not a measurement of a device: an accelerator of the named speed, fed by this
+host. Its wait follows from the pipeline's rate: with ``d`` ms of device time per batch of ``b``
+images and a pipeline delivering ``r`` images/s, a step waits about ``max(0, 1 - d r / b)``
+(``predicted_wait_share``), and ``profile_on_device`` prints that prediction, from the pipeline's
+rate measured alone, beside the traced wait. Where the two part, the trace usually tells why.
+
 The device time comes from a published figure, scaled by pixel count to the run's image size
-(a convolutional network's work grows with the pixels it sees). Two accelerators:
+(a convolutional network's work grows with the pixels it sees). Each step of that derivation errs
+in a known direction:
+
+- The figure is TF32 training at the benchmark's large per-GPU batch; scaled linearly to a batch
+  of 32 it is optimistic, since per-step overhead weighs more on small batches (the same README's
+  B0 TF32 inference table: 5,253 images/s at batch 512, 2,185 at 32): a real A100 would ask less.
+- Mixed precision, which notebook 08 teaches, is 2.85x faster on that table (3,454 images/s): a
+  real A100 in mixed precision would ask more.
+- A real step keeps a host thread busy launching kernels and copying batches; the stand-in's
+  sleep leaves both cores to the pipeline: a real host would deliver less.
+
+The published case of an accelerator starved by its input is in the same repository: on a V100,
+its EfficientNet-B0 trains only 1.15x faster in mixed precision than in FP32 (752 -> 868
+images/s), which its README's "Known issues" puts down to the CPU-bound AutoAugment in its
+input pipeline.
+
+Two accelerators:
 
 - ``A100``, one GPU, what every pipeline notebook traces: NVIDIA DeepLearningExamples,
   TensorFlow2/Classification/ConvNets/efficientnet_v1, README, "Training performance results for
@@ -30,7 +52,6 @@ The device time comes from a published figure, scaled by pixel count to the run'
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -40,8 +61,11 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.config import Settings
-from helpers.measure import MIN_SECONDS, EpochTimer, Throughput
+from helpers.measure import MIN_SECONDS, EpochTimer, Throughput, throughput
 from helpers.profiling import DEVICE_TRACE, StepProfiler, StepSummary, profile_fit, summarize
+
+# Two waits this far apart (in shares of the step) differ by more than the timing noise.
+WAIT_NOISE = 0.05
 
 
 @dataclass(frozen=True)
@@ -135,6 +159,66 @@ def stand_in_model(num_classes: int, image_size: int) -> keras.Model:
     return model
 
 
+def predicted_wait_share(images_per_second: float, device_ms: float, images: int) -> float:
+    """The share of each step an accelerator waits when a pipeline delivers ``images_per_second``.
+
+    A step computes ``device_ms`` on a batch of ``images``; the pipeline makes that batch in
+    ``images / images_per_second`` seconds, in parallel, so a step waits for the difference, if any.
+    """
+    return max(0.0, 1 - device_ms * images_per_second / (1000 * images))
+
+
+@dataclass(frozen=True, repr=False)  # shown as a StepSummary is, with its prediction
+class StandInSummary(StepSummary):
+    """A stand-in's trace, beside the wait that its pipeline's rate, measured alone, predicts."""
+
+    device_ms: float  # what a step holds: the device's time, or the model's own step where slower
+    own_ms: float  # the model's own step on this CPU, Keras included
+    batch: int  # what each step takes from the pipeline, in the units the rate counts
+    images_per_second: float  # the pipeline alone, measured before the trace
+
+    @property
+    def predicted_wait_share(self) -> float:
+        return predicted_wait_share(self.images_per_second, self.device_ms, self.batch)
+
+    @property
+    def prediction(self) -> str:
+        """The predicted wait beside the traced one, and why they part, where the trace tells."""
+        predicted, traced, median = (
+            self.predicted_wait_share,
+            self.wait_share,
+            self.median_wait_share,
+        )
+        line = (
+            f"Predicted from the pipeline's {self.images_per_second:,.0f} images/s measured alone: "
+            f"{predicted:.0%} waiting; traced: {traced:.0%} (median step {median:.0%})"
+        )
+        if abs(traced - predicted) <= WAIT_NOISE:
+            return line
+        if abs(median - predicted) <= WAIT_NOISE < traced - median:
+            return f"{line}: a few slow steps (a transient) raise the mean; the median step agrees"
+        # wait = 1 - computing / step, and a waiting step lasts as long as the pipeline takes for
+        # its batch: the prediction parts where either differs from what it assumed
+        parts, computing_ms = [], self.step_ms - self.wait_ms
+        if abs(computing_ms - self.device_ms) > WAIT_NOISE * self.device_ms:
+            parts.append(
+                f"besides waiting, the steps took {computing_ms:.1f} ms, not {self.device_ms:.1f}"
+                + " (their own host work)" * (computing_ms > self.device_ms)
+            )
+        fed = 1000 * self.batch / self.step_ms  # the pipeline's rate, where it sets the step's
+        if self.bound == "input-bound" and abs(fed - self.images_per_second) > WAIT_NOISE * fed:
+            parts.append(
+                f"under fit() the pipeline delivered {fed:,.0f} images/s, not "
+                f"{self.images_per_second:,.0f}"
+                + ", sharing the cores with the steps' host work"
+                * (fed < self.images_per_second)
+            )
+        return f"{line}: {'; '.join(parts)}" if parts else line
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{self.prediction}"
+
+
 def profile_on_device(
     model: keras.Model,
     data: Iterable,
@@ -142,31 +226,43 @@ def profile_on_device(
     name: str = "accelerator_stand_in",
     images: int | None = None,
     accelerator: Accelerator = A100,
-) -> StepSummary:
-    """Trace a few steps of ``model`` fed by ``data`` as if on ``accelerator``, into ``logs/<notebook>/<name>/``.
+) -> StandInSummary:
+    """Trace ``model`` fed by ``data`` as if on ``accelerator``, into ``logs/<notebook>/<name>/``.
 
     A step lasts what ``accelerator`` would take for ``images`` images (default: the batch size).
     The model's own step (Keras included, measured first on a batch in memory) counts as device
     time: the stand-in sleeps only for the rest, and not at all where the model alone is slower (a
     busy CPU: it then asks for input more slowly than the accelerator would, and the wait it shows
-    is a lower bound). The summary's ``wait_share`` is what notebooks record as ``wait_share_accelerator``.
+    is a lower bound). The pipeline's input-only rate is measured first, for the prediction the
+    summary prints beside the traced wait. The summary's ``wait_share`` is what notebooks record as
+    ``wait_share_accelerator``.
     """
     scale = run.scale
-    own_ms = own_step_ms(model, next(iter(data))[:2])
+    batch = next(iter(data))
+    own_ms = own_step_ms(model, batch[:2])
     device_ms = accelerator.step_ms(scale.image_size, images or scale.batch_size)
-    return profile_fit(
+    alone = throughput(data)
+    summary = profile_fit(
         model, data, run.notebook, name, callbacks=[DeviceTime(max(0.0, device_ms - own_ms))]
+    )
+    return StandInSummary(
+        **vars(summary),
+        device_ms=max(device_ms, own_ms),
+        own_ms=own_ms,
+        batch=len(tf.nest.flatten(batch)[0]),
+        images_per_second=alone.images_per_second,
     )
 
 
 def profile_stand_in(
     data: Iterable, run: Settings, num_classes: int, name: str = "accelerator_stand_in"
-) -> StepSummary:
+) -> StandInSummary:
     """``profile_on_device`` with ``stand_in_model``: the stand-in step every pipeline notebook traces."""
     return profile_on_device(stand_in_model(num_classes, run.scale.image_size), data, run, name)
 
 
-HOST_STEPS = (6, 13)  # eight steps, once the batches prefetched during start-up are used up
+# 20 steps at least, once the batches prefetched during start-up are used up
+HOST_STEPS = (6, 25)
 
 
 def profile_host(
@@ -181,7 +277,7 @@ def profile_host(
     """
     profiler = StepProfiler(run.notebook, name, HOST_STEPS)
     device = DeviceTime(accelerator.step_ms(run.scale.image_size, images))
-    for step, _ in enumerate(itertools.islice(profiler.trace(data), profiler.last + 2)):
+    for step, _ in enumerate(profiler.trace(data)):
         device.on_train_batch_end(step)
     return summarize(profiler.logdir)
 

@@ -43,7 +43,8 @@ class Scale:
     epochs: int
     model: str  # a name understood by helpers.models.build_model
     embedded_variant: str  # which embedded dataset "embedded" means: "quick" or "bench"
-    profile_steps: tuple[int, int]  # first and last training step traced, after warm-up
+    # first traced step, after warm-up, and the last one at least: a trace also lasts two seconds
+    profile_steps: tuple[int, int]
     bench_batches: int  # batches timed when measuring input-only throughput
 
 
@@ -55,7 +56,7 @@ SCALES = {
         epochs=2,
         model="small_cnn",
         embedded_variant="quick",
-        profile_steps=(4, 8),
+        profile_steps=(4, 23),
         bench_batches=15,
     ),
     "full": Scale(
@@ -65,7 +66,7 @@ SCALES = {
         epochs=5,
         model="efficientnetb3",
         embedded_variant="bench",
-        profile_steps=(10, 20),
+        profile_steps=(10, 29),
         bench_batches=60,
     ),
 }

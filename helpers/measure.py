@@ -26,6 +26,7 @@ from helpers.config import settings
 
 WARMUP_BATCHES = 3
 MIN_SECONDS = 2.0  # time every measurement at least this long: shorter ones are mostly noise
+UNTIL_STOPPED = 1_000_000  # steps for a fit that a callback ends: more than any measurement takes
 CEILING_BYTES = 256 * 2**20  # encoded bytes the decode ceiling holds in memory at most
 
 
@@ -164,6 +165,47 @@ def in_memory(paths: Sequence[Path | str], max_bytes: int = CEILING_BYTES) -> li
 def percent_of_ceiling(measured: Throughput, ceiling: Throughput) -> float:
     """A pipeline's throughput as a percentage of the decode ceiling."""
     return 100 * measured.images_per_second / ceiling.images_per_second
+
+
+class _TimedSteps(keras.callbacks.Callback):
+    """Times the training steps after ``warmup`` of them; ends the fit once they have taken ``seconds``."""
+
+    def __init__(self, warmup: int, seconds: float) -> None:
+        super().__init__()
+        self.warmup, self.enough, self.steps, self.seconds = warmup, seconds, 0, 0.0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.steps += 1
+        if self.steps == self.warmup:
+            self.start = time.perf_counter()
+        elif self.steps > self.warmup:
+            self.seconds = time.perf_counter() - self.start
+            self.model.stop_training = self.seconds >= self.enough
+
+
+def training_throughput(
+    model: keras.Model,
+    data: tf.data.Dataset,
+    batch_size: int,
+    warmup: int = WARMUP_BATCHES,
+    seconds: float = MIN_SECONDS,
+) -> Throughput:
+    """Images per second ``model.fit`` trains on from ``data``, in batches of ``batch_size``.
+
+    The data repeats; the first ``warmup`` steps (tracing the step function, starting the input's
+    threads) are not timed, the steps after them for at least ``seconds``.
+    """
+    timer = _TimedSteps(warmup, seconds)
+    model.fit(
+        data.repeat(),
+        epochs=1,
+        steps_per_epoch=UNTIL_STOPPED,
+        shuffle=False,
+        callbacks=[timer],
+        verbose=0,
+    )
+    timed = timer.steps - warmup
+    return Throughput(timed * batch_size / timer.seconds, timed, timed * batch_size, timer.seconds)
 
 
 class EpochTimer(keras.callbacks.Callback):

@@ -159,14 +159,14 @@ def _rate_and_percent(row: Mapping, rate: float) -> str:
 
 def plot_waiting(rows: Sequence[Mapping]) -> Figure:
     """The share of each traced training step spent waiting for input, in percent: the course model's
-    step on the CPU, and the accelerator stand-in's, a bar each per pipeline."""
+    step on the CPU, and the stand-in for an A100's demand, a bar each per pipeline."""
     figure, (axes,) = _figure(len(rows))
     _bars(
         axes,
         rows,
         {
             "waiting_percent": "course model, computing on the CPU",
-            "waiting_accelerator_percent": "accelerator stand-in, the CPU left free",
+            "waiting_accelerator_percent": "an A100's demand (the stand-in), the CPU left free",
         },
         "% of the training step waiting for input (from the trace)",
         "{:.1f} %",

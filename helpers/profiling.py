@@ -1,9 +1,10 @@
 """See where a training step waits: capture a profile, summarise it, draw it.
 
-Capture: ``StepProfiler`` traces training steps ``first..last`` (counted from 0, so
-warm-up and tracing of the step function stay outside) into ``logs/<notebook>/<run>/``,
-as a Keras callback or around a custom training loop. ``tensorboard --logdir
-logs/<notebook>`` lists every capture in its Profile tab.
+Capture: ``StepProfiler`` traces the steady state: training steps from ``first`` (counted from 0,
+so warm-up and tracing of the step function stay outside) until at least ``last`` and at least
+two seconds (``measure.MIN_SECONDS``), so that no single slow step sets the figure, into
+``logs/<notebook>/<run>/``, as a Keras callback or around a custom training loop.
+``tensorboard --logdir logs/<notebook>`` lists every capture in its Profile tab.
 
 Each traced step carries a root step marker (``_r=1``): that is what xprof needs to
 measure steps. Keras 3's ``TensorBoard(profile_batch=...)`` marks its batches without
@@ -24,6 +25,8 @@ input pipeline (and any accelerator) was doing meanwhile.
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
@@ -36,6 +39,7 @@ import tensorflow as tf
 from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
 from helpers.config import settings
+from helpers.measure import MIN_SECONDS, UNTIL_STOPPED
 
 STEP_TRACE = "train"  # the trace viewer shows each traced step as "train <n>"
 # the span helpers.accelerator's stand-in step holds the device
@@ -58,21 +62,32 @@ Interval = tuple[float, float]  # start and end, in ms from the first traced ste
 
 
 class StepProfiler(keras.callbacks.Callback):
-    """Profile training steps ``first..last`` into ``logs_dir/<notebook>/<run>``.
+    """Profile training steps from ``first`` until at least ``last`` and ``seconds`` have passed.
+
+    The capture goes to ``logs_dir/<notebook>/<run>``.
 
     Notebook 01 teaches it as its ``TraceSteps`` callback: count steps across epochs, start the
-    profiler a step early, wrap each traced step in ``Trace("train", step_num=step, _r=1)``, stop
-    when training ends, whether after the traced steps or when the data ran out first. This one
-    also stops a step after the last traced one, so it can watch a long ``fit``; pass it to
-    ``model.fit(callbacks=[...])`` (``profile_fit`` does), or wrap a custom loop's batches:
-    ``for x, y in profiler.trace(dataset): train_step(x, y)``. Notebook 08's ``JaxTrace`` is this
-    callback recording with JAX's profiler: it overrides ``start``, ``stop`` and ``step_marker``.
+    profiler a step early, wrap each traced step in ``Trace("train", step_num=step, _r=1)``, and
+    once the window holds steps ``first..last`` and lasts ``seconds``, stop; stop too when training
+    ends first (the data ran out). ``TraceSteps`` then ends its fit; this one only stops recording
+    and sets ``done``, so it can watch a long ``fit`` (``profile_fit`` ends its own fit when it is
+    done), or wrap a custom loop's batches: ``for x, y in profiler.trace(dataset): train_step(x, y)``.
+    Notebook 08's ``JaxTrace`` is this callback recording with JAX's profiler: it overrides
+    ``start``, ``stop`` and ``step_marker``.
     """
 
-    def __init__(self, notebook: str, run: str, steps: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        notebook: str,
+        run: str,
+        steps: tuple[int, int] | None = None,
+        seconds: float = MIN_SECONDS,
+    ) -> None:
         super().__init__()
         self.logdir = settings().logs_dir / notebook / run
         self.first, self.last = steps or settings().scale.profile_steps
+        self.seconds = seconds
+        self.done = False  # the window is traced and recording has stopped
         self._step = 0
         self._tracing = False
         self._open_step = ExitStack()
@@ -89,32 +104,37 @@ class StepProfiler(keras.callbacks.Callback):
         """The event that marks one traced step for the Profile tab: a root step event."""
         return tf.profiler.experimental.Trace(STEP_TRACE, step_num=step, _r=1)
 
-    # Recording starts a step early and stops a step late: the profiler keeps only work that
-    # starts while it runs, so input work in flight as the window opens would go missing.
+    # Recording starts a step early: the profiler keeps only work that starts while it runs, and
+    # the first traced step's batch is fetched before that step begins.
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self._step == max(self.first - 1, 0):
             self.start()
             self._tracing = True
-        if self.first <= self._step <= self.last:
+        if self._step == self.first:
+            self._began = time.perf_counter()
+        if self._tracing and self._step >= self.first:
             self._open_step.enter_context(self.step_marker(self._step))
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._open_step.close()
-        if self._step == self.last + 1:
-            self.on_train_end()
+        if self._tracing and self._step >= self.last:
+            if time.perf_counter() - self._began >= self.seconds:
+                self.on_train_end()
+                self.done = True
         self._step += 1
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._open_step.close()
-        if self._tracing:  # training may end before the last traced step
+        if self._tracing:  # training may end before the window is complete
             self.stop()
             self._tracing = False
 
     def trace(self, batches: Iterable[Batch]) -> Iterator[Batch]:
-        """Yield the batches of a custom loop, each step timed from its fetch to the next fetch."""
+        """Yield the batches of a custom loop until the window is traced, each step timed from its
+        fetch to the next fetch."""
         batches = iter(batches)
         try:
-            while True:
+            while not self.done:
                 self.on_train_batch_begin(self._step)
                 with tf.profiler.experimental.Trace(WAIT_TRACE):
                     batch = next(batches, StopIteration)
@@ -124,6 +144,17 @@ class StepProfiler(keras.callbacks.Callback):
                 self.on_train_batch_end(self._step)
         finally:  # also when the loop breaks early
             self.on_train_end()
+
+
+class _EndWhenTraced(keras.callbacks.Callback):
+    """Ends a ``fit`` once its profiler has traced its window."""
+
+    def __init__(self, profiler: StepProfiler) -> None:
+        super().__init__()
+        self.profiler = profiler
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.model.stop_training = self.profiler.done
 
 
 @dataclass(frozen=True)
@@ -174,8 +205,13 @@ class StepSummary:
 
     @property
     def wait_share(self) -> float:
-        """Share of the traced time spent waiting for the next batch."""
+        """Share of the traced time spent waiting for the next batch: the mean, the figure recorded."""
         return self.wait_ms / self.step_ms
+
+    @property
+    def median_wait_share(self) -> float:
+        """The median of the steps' own shares of time spent waiting: a few slow steps do not move it."""
+        return statistics.median(step.wait_share for step in self.steps)
 
     @property
     def bound(self) -> str:
@@ -205,14 +241,17 @@ class StepSummary:
         return f"{verdict}; tf.data runs {python_ms:.1f} ms of Python per step (py_function, numpy_function)"
 
     def __str__(self) -> str:
-        n = len(self.steps)
+        n, steps = len(self.steps), self.steps
+        seconds = (steps[-1].start_ms + steps[-1].time_ms - steps[0].start_ms) / 1000
+        slowest = max(steps, key=lambda s: s.wait_ms)
         lines = [
-            f"{self.run}: {n} steps traced ({self.steps[0].number}-{self.steps[-1].number})",
-            " step   time ms   waiting ms   waiting",
-        ]
-        lines += [
-            f"{s.number:5d} {s.time_ms:9.1f} {s.wait_ms:12.1f} {s.wait_share:9.0%}"
-            for s in self.steps
+            f"{self.run}: {n} steps traced ({steps[0].number}-{steps[-1].number}), {seconds:.1f} s",
+            "                 time ms   waiting ms   waiting",
+            f"mean           {self.step_ms:9.1f} {self.wait_ms:12.1f} {self.wait_share:9.0%}",
+            f"median step    {statistics.median(s.time_ms for s in steps):9.1f} "
+            f"{statistics.median(s.wait_ms for s in steps):12.1f} {self.median_wait_share:9.0%}",
+            f"longest wait   {slowest.time_ms:9.1f} {slowest.wait_ms:12.1f} "
+            f"{slowest.wait_share:9.0%}  (step {slowest.number})",
         ]
         if self.stages:
             lines.append("tf.data stages by self time, ms per step:")
@@ -237,21 +276,21 @@ def profile_fit(
     callbacks: Iterable[keras.callbacks.Callback] = (),
     **fit_options,
 ) -> StepSummary:
-    """Train ``model`` on ``data`` for the traced steps and two more, and summarise the capture.
+    """Train ``model`` on ``data`` until the profiler's window is traced, and summarise the capture.
 
     The capture notebook 01 teaches, in one call: the trace goes to ``logs/<notebook>/<run>/``.
     ``callbacks`` run before the profiler's, inside each traced step; ``fit_options`` go to
-    ``model.fit``. The pipeline does its own shuffling, so ``fit`` is told not to. Data with fewer
-    batches than that repeats (``repeat_for``), and says so.
+    ``model.fit``. The pipeline does its own shuffling, so ``fit`` is told not to. The data repeats
+    for as long as the window takes, and says so when it holds fewer batches than the window's steps.
     """
     profiler = StepProfiler(notebook, run)
-    data, epochs, steps_per_epoch = repeat_for(data, profiler.last + 2)
+    data, epochs, steps_per_epoch = repeat_for(data, profiler.last + 1)
     model.fit(
         data,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,
         shuffle=False,
-        callbacks=[*callbacks, profiler],
+        callbacks=[*callbacks, profiler, _EndWhenTraced(profiler)],
         verbose=0,
         **fit_options,
     )
@@ -259,25 +298,25 @@ def profile_fit(
 
 
 def repeat_for(data: object, steps: int) -> tuple[object, int, int]:
-    """``data``, epochs and steps per epoch for a ``fit`` of at least ``steps`` steps, however small the data.
+    """``data``, epochs and steps per epoch for a ``fit`` that runs until a callback ends it.
 
-    A ``tf.data.Dataset`` that may end sooner is repeated; a Keras ``PyDataset`` (such as
-    ``flow_from_directory``'s iterator, which cannot be repeated) runs for as many epochs as it
-    takes. Either way a line says so. Notebook 01 writes out the ``PyDataset`` case.
+    A trace's window lasts at least two seconds, however many steps that takes, so the data
+    repeats: a ``tf.data.Dataset`` with ``repeat()``, a Keras ``PyDataset`` (such as
+    ``flow_from_directory``'s iterator, which cannot be repeated) for as many epochs as it takes.
+    Data of fewer than ``steps`` batches (the window's) says so. Notebook 01 writes out the
+    ``PyDataset`` case.
     """
     if isinstance(data, tf.data.Dataset):
         batches = int(data.cardinality())
         if batches == tf.data.INFINITE_CARDINALITY:
-            return data, 1, steps
-        if batches < steps:  # finite, or unknown (after a filter): repeating costs nothing
-            print(f"the data holds {_batches(batches)}: repeated to run {steps} steps")
-            data = data.repeat()
-        return data, 1, steps
+            return data, 1, UNTIL_STOPPED
+        if batches < steps:  # finite, or unknown (after a filter)
+            print(f"the data holds {_batches(batches)}: it repeats for the trace")
+        return data.repeat(), 1, UNTIL_STOPPED  # repeating costs nothing
     batches = len(data)
-    epochs = -(-steps // batches)
-    if epochs > 1:
-        print(f"the data holds {_batches(batches)}: {epochs} epochs to run {steps} steps")
-    return data, epochs, min(steps, batches)
+    if batches < steps:
+        print(f"the data holds {_batches(batches)}: epochs repeat it for the trace")
+    return data, -(-UNTIL_STOPPED // batches), batches
 
 
 def _batches(count: int) -> str:
@@ -347,15 +386,14 @@ def _trace_events(logdir: Path) -> tuple[list[_Event], dict[tuple[int, int], tup
                 threads[thread] = (plane.name, line.display_name or line.name)
                 for event in line.events:
                     kind = plane.event_metadata[event.metadata_id]
+                    name = kind.display_name or kind.name
                     start = line.timestamp_ns / 1e6 + event.offset_ps / 1e9
+                    # only step markers' and stages' statistics are read: reading them all
+                    # costs a long trace a second
+                    read = name == STEP_TRACE or name.startswith(STAGE_PREFIX)
+                    stats = _stats(plane, [*kind.stats, *event.stats]) if read else {}
                     events.append(
-                        _Event(
-                            kind.display_name or kind.name,
-                            thread,
-                            start,
-                            start + event.duration_ps / 1e9,
-                            _stats(plane, [*kind.stats, *event.stats]),
-                        )
+                        _Event(name, thread, start, start + event.duration_ps / 1e9, stats)
                     )
     return sorted(events, key=lambda e: (e.start, -e.end)), threads
 

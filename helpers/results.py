@@ -8,7 +8,8 @@ Every notebook that teaches a pipeline records the same numbers under the same n
 ``pipeline`` (a short name), ``images_per_second`` (input only), ``decode_ceiling``,
 ``percent_of_ceiling``, ``epoch_seconds`` (a list), ``wait_share`` (0..1, from the trace of the
 course model), ``wait_share_accelerator`` (from the trace of ``helpers.accelerator``'s stand-in
-step) and ``val_accuracy``. A second pipeline measured in the same notebook records them again
+step: an A100's demand on this host; its table shows beside it the wait that ``images_per_second``
+predicts) and ``val_accuracy``. A second pipeline measured in the same notebook records them again
 with a suffix, named by ``pipeline_<suffix>``; ``pipeline_rows`` makes it a row of its own.
 """
 
@@ -36,7 +37,8 @@ PIPELINE_COLUMNS = {
     "first_epoch_seconds": "epoch 1 s",
     "later_epoch_seconds": "later epochs s",
     "waiting_percent": "% waiting",
-    "waiting_accelerator_percent": "% waiting, accelerator stand-in",
+    "waiting_accelerator_percent": "% waiting, A100's demand",
+    "predicted_waiting_accelerator_percent": "% predicted from images/s",
     "val_accuracy": "val accuracy",
     "scale": "scale",
     "dataset": "dataset",
@@ -53,6 +55,7 @@ PIPELINE_FORMATS = {
     "later_epoch_seconds": "{:.1f}",
     "waiting_percent": "{:.1f}",
     "waiting_accelerator_percent": "{:.1f}",
+    "predicted_waiting_accelerator_percent": "{:.1f}",
     "val_accuracy": "{:.2f}",
 }
 # A pipeline that decodes every image reads at most this multiple of its decode ceiling (noise).
@@ -67,6 +70,7 @@ HEADLINE_COLUMNS = {
         "percent_of_ceiling",
         "waiting_percent",
         "waiting_accelerator_percent",
+        "predicted_waiting_accelerator_percent",
         "val_accuracy",
     )
 }
@@ -322,10 +326,26 @@ def _pipeline_row(notebook: str, result: Mapping, suffix: str) -> dict:
         "waiting_accelerator_percent": None
         if wait_share_accelerator is None
         else 100 * wait_share_accelerator,
+        "predicted_waiting_accelerator_percent": _predicted_waiting_percent(
+            number("images_per_second" + suffix), result["context"]
+        )
+        if wait_share_accelerator is not None
+        else None,
         "val_accuracy": number("val_accuracy" + suffix),
         "decodes": number("decodes" + suffix, True),
         **{column: result["context"].get(column) for column in CONTEXT_COLUMNS},
     }
+
+
+def _predicted_waiting_percent(images_per_second: float | None, context: Mapping) -> float | None:
+    """The wait the A100 stand-in's step predicts from the pipeline's recorded input-only images/s."""
+    from helpers import accelerator  # here: reading results needs no TensorFlow until this
+
+    size, batch = context.get("image_size"), context.get("batch_size")
+    if None in (images_per_second, size, batch):
+        return None
+    device_ms = accelerator.A100.step_ms(size, batch)
+    return 100 * accelerator.predicted_wait_share(images_per_second, device_ms, batch)
 
 
 def comparison_table(rows: Sequence[Mapping], markdown: bool = False) -> str:

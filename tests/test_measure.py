@@ -24,6 +24,7 @@ from helpers.measure import (
     decode_ceiling,
     percent_of_ceiling,
     throughput,
+    training_throughput,
 )
 
 
@@ -85,6 +86,28 @@ def test_epoch_timer_collects_one_duration_per_epoch():
     timer = EpochTimer()
     model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, verbose=0, callbacks=[timer])
     assert len(timer.seconds) == 3 and all(s > 0 for s in timer.seconds)
+
+
+def test_training_throughput_times_two_seconds_after_warm_up():
+    model = keras.Sequential(
+        [keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    # 8 images a batch, one batch every 50 ms at best: about 160 images/s
+    def late(images):
+        return tf.ensure_shape(
+            tf.numpy_function(lambda v: time.sleep(0.05) or v, [images], tf.float32), images.shape
+        )
+
+    slowed = tf.data.Dataset.from_tensors(arrays([8])[0]).map(lambda x, y: (late(x), y))
+    measured = training_throughput(model, slowed, 8, seconds=0.5)
+    assert (
+        measured.seconds >= 0.5
+        and measured.batches >= 5
+        and measured.images == 8 * measured.batches
+    )
+    assert 100 < measured.images_per_second <= 165
 
 
 def test_best_of_rounds_interleaves_and_keeps_the_best():

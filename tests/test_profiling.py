@@ -17,12 +17,22 @@ from servers import OPENER, serve
 from xprof.convert import raw_to_tool_data
 
 from helpers.config import settings
+from helpers.measure import MIN_SECONDS, UNTIL_STOPPED
 from helpers.plots import timeline
 from helpers.processes import free_port
-from helpers.profiling import StepProfiler, profile_fit, repeat_for, summarize
+from helpers.profiling import (
+    Step,
+    StepProfiler,
+    StepSummary,
+    _EndWhenTraced,
+    profile_fit,
+    repeat_for,
+    summarize,
+)
 
 NOTEBOOK = "test_profiling"
 STEPS = (3, 6)  # a short window after warm-up keeps the file fast
+SHORT = 0  # seconds: these windows end at their last step (the two-second rule has its own tests)
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +67,7 @@ def model(side: int, *layers: keras.layers.Layer) -> keras.Model:
 
 
 def fit(net: keras.Model, data, run: str) -> Path:
-    profiler = StepProfiler(NOTEBOOK, run, STEPS)
+    profiler = StepProfiler(NOTEBOOK, run, STEPS, SHORT)
     net.fit(
         data, epochs=1, steps_per_epoch=STEPS[1] + 2, shuffle=False, callbacks=[profiler], verbose=0
     )
@@ -73,7 +83,7 @@ def custom_loop(net: keras.Model, data: tf.data.Dataset, run: str) -> Path:
             zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables)
         )
 
-    profiler = StepProfiler(NOTEBOOK, run, STEPS)
+    profiler = StepProfiler(NOTEBOOK, run, STEPS, SHORT)
     for images, labels in profiler.trace(data.take(STEPS[1] + 2)):
         train_step(images, labels)
     return profiler.logdir
@@ -176,11 +186,49 @@ def test_tensorboard_lists_the_capture(starved_run: Path, tensorboard: str) -> N
     assert profile_runs(tensorboard) == [f"starved/{capture.name}"]
 
 
-def test_profile_fit_traces_the_scales_steps_in_one_call() -> None:
+def assert_steady_window(summary: StepSummary) -> None:
+    """The scale's steps from its first, for at least its steps and two seconds, and no longer."""
+    first, last = settings().scale.profile_steps
+    numbers = [step.number for step in summary.steps]
+    assert numbers == list(range(first, first + len(numbers))) and numbers[-1] >= last
+    ends = [step.start_ms + step.time_ms for step in summary.steps]  # ms from the first's start
+    assert ends[-1] >= 1000 * MIN_SECONDS - 1  # markers and the profiler's clock: within 1 ms
+    # it stopped once both minimums were met: the step before had not met both
+    assert numbers[-1] == last or ends[-2] < 1000 * MIN_SECONDS + 1
+
+
+def test_profile_fit_traces_the_scales_steps_and_two_seconds_in_one_call() -> None:
     summary = profile_fit(model(32), starved(), NOTEBOOK, "one_call")
     first, last = settings().scale.profile_steps
-    assert [step.number for step in summary.steps] == list(range(first, last + 1))
+    assert last - first + 1 >= 20  # enough steps that one slow step cannot set the figure
+    # 50 ms a batch: twenty steps take one second, so the two seconds set the end
+    assert len(summary.steps) > last - first + 1
+    assert_steady_window(summary)
     assert summary.bound == "input-bound" and summary.run == f"{NOTEBOOK}/one_call"
+
+
+def test_a_window_of_fast_steps_lasts_two_seconds_and_one_of_slow_steps_its_steps() -> None:
+    fast = StepProfiler(NOTEBOOK, "fast", (2, 4), seconds=0.5)
+    model(32).fit(
+        one_batch(32),
+        steps_per_epoch=UNTIL_STOPPED,
+        callbacks=[fast, _EndWhenTraced(fast)],
+        shuffle=False,
+        verbose=0,
+    )
+    fast_steps = summarize(fast.logdir).steps
+    assert len(fast_steps) > 3
+    # markers open and close within a millisecond of the profiler's clock
+    assert fast_steps[-1].start_ms + fast_steps[-1].time_ms >= 499 and fast_steps[-1].start_ms < 501
+    slow = StepProfiler(NOTEBOOK, "slow", (2, 4), seconds=0.01)
+    model(32).fit(
+        starved(),
+        steps_per_epoch=UNTIL_STOPPED,
+        callbacks=[slow, _EndWhenTraced(slow)],
+        shuffle=False,
+        verbose=0,
+    )
+    assert [step.number for step in summarize(slow.logdir).steps] == [2, 3, 4]
 
 
 class TwoBatches(keras.utils.PyDataset):
@@ -198,13 +246,31 @@ class TwoBatches(keras.utils.PyDataset):
 )
 def test_profile_fit_repeats_data_shorter_than_its_window_and_says_so(short, capsys) -> None:
     summary = profile_fit(model(32), short(), NOTEBOOK, "short")
-    first, last = settings().scale.profile_steps
-    assert [step.number for step in summary.steps] == list(range(first, last + 1))
+    assert_steady_window(summary)
     assert "the data holds 2 batches an epoch: " in capsys.readouterr().out
 
 
-def test_data_long_enough_runs_as_it_is(capsys) -> None:
+def test_data_long_enough_runs_as_it_is_until_the_trace_ends_it(capsys) -> None:
     endless = one_batch(32)
-    assert repeat_for(endless, 10) == (endless, 1, 10)
-    assert repeat_for(TwoBatches(), 2)[1:] == (1, 2)
+    assert repeat_for(endless, 10) == (endless, 1, UNTIL_STOPPED)
+    long = [None] * 30
+    assert repeat_for(long, 10)[1:] == (-(-UNTIL_STOPPED // 30), 30)
     assert capsys.readouterr().out == ""
+
+
+def summary_of(waits_ms: list[float], step_ms: float = 10.0) -> StepSummary:
+    """A summary of steps of ``step_ms`` that waited ``waits_ms``."""
+    steps = tuple(
+        Step(n, n * step_ms, step_ms, ((n * step_ms, n * step_ms + wait),))
+        for n, wait in enumerate(waits_ms)
+    )
+    return StepSummary("made/up", steps, (), 0.0, {})
+
+
+def test_the_median_wait_stands_beside_the_mean() -> None:
+    summary = summary_of([1.0] * 19 + [10.0])  # one step waits its whole time
+    assert summary.wait_share == pytest.approx(0.145)  # the mean, the recorded figure
+    assert summary.median_wait_share == pytest.approx(0.1)
+    text = str(summary)
+    assert "median step" in text and "longest wait" in text and "(step 19)" in text
+    assert "20 steps traced (0-19), 0.2 s" in text

@@ -8,6 +8,7 @@ writes its capture. Each callback is taken from the committed notebook's own cel
 from __future__ import annotations
 
 import contextlib
+import time
 
 import jax
 import keras
@@ -18,6 +19,7 @@ import tensorflow as tf
 
 from helpers import profiling
 from helpers.config import ROOT, settings
+from helpers.measure import MIN_SECONDS, UNTIL_STOPPED
 
 BATCHES = 6  # the data ends after step 5, inside the traced window
 WINDOW = (4, 8)
@@ -37,6 +39,7 @@ def taught(notebook: str, name: str) -> type[keras.callbacks.Callback]:
         "keras": keras,
         "profiling": profiling,
         "tf": tf,
+        "time": time,
     }
     exec(compile(source, f"{notebook}:{name}", "exec"), namespace)
     return namespace[name]
@@ -73,3 +76,17 @@ def test_a_taught_trace_callback_leaves_a_capture_when_training_ends_early(noteb
         assert [step.number for step in profiling.summarize(logdir).steps] == list(
             range(WINDOW[0], BATCHES)
         )
+
+
+def test_the_taught_trace_callback_ends_its_fit_after_its_steps_and_two_seconds() -> None:
+    """01's callback: steps ``first..last`` at least, two seconds at least, then the fit ends."""
+    logdir = settings().logs_dir / "taught" / "window"
+    net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    net.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    endless = tf.data.Dataset.from_tensors((tf.zeros((4, 8, 8, 3)), tf.zeros(4, tf.int32))).repeat()
+    trace = taught("01_image_data_generator", "TraceSteps")(logdir, *WINDOW)
+    net.fit(endless, steps_per_epoch=UNTIL_STOPPED, callbacks=[trace], shuffle=False, verbose=0)
+    steps = profiling.summarize(logdir).steps
+    assert steps[0].number == WINDOW[0] and len(steps) > WINDOW[1] - WINDOW[0] + 1  # tiny steps
+    span_ms = steps[-1].start_ms + steps[-1].time_ms
+    assert 1000 * MIN_SECONDS - 1 <= span_ms < 1000 * MIN_SECONDS + 1 + steps[-1].time_ms

@@ -79,8 +79,10 @@ TAUGHT = [
         helper="StepProfiler",
         changed={
             "__init__": "its folder (logs/<notebook>/<run>) and window come from the run's settings",
-            "on_train_batch_begin": "recording goes through the start and step_marker hooks",
-            "on_train_batch_end": "it also stops a step after the window, so it can watch a long fit",
+            "on_train_batch_begin": "recording goes through the start and step_marker hooks, and the "
+            "two seconds count from the first traced step's start",
+            "on_train_batch_end": "once its window is traced it stops recording and sets done rather "
+            "than ending the fit, so it can watch a long fit (profile_fit ends its own)",
             "on_train_end": "recording stops through the stop hook, once",
         },
         added={
