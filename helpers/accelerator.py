@@ -226,6 +226,7 @@ def profile_on_device(
     name: str = "accelerator_stand_in",
     images: int | None = None,
     accelerator: Accelerator = A100,
+    alone: Throughput | None = None,
 ) -> StandInSummary:
     """Trace ``model`` fed by ``data`` as if on ``accelerator``, into ``logs/<notebook>/<name>/``.
 
@@ -233,15 +234,16 @@ def profile_on_device(
     The model's own step (Keras included, measured first on a batch in memory) counts as device
     time: the stand-in sleeps only for the rest, and not at all where the model alone is slower (a
     busy CPU: it then asks for input more slowly than the accelerator would, and the wait it shows
-    is a lower bound). The pipeline's input-only rate is measured first, for the prediction the
-    summary prints beside the traced wait. The summary's ``wait_share`` is what notebooks record as
-    ``wait_share_accelerator``.
+    is a lower bound). The prediction the summary prints beside the traced wait comes from the
+    pipeline's input-only rate: ``alone``, where the notebook has already measured this very
+    ``data`` (the rate its row records), or else measured here first. The summary's ``wait_share``
+    is what notebooks record as ``wait_share_accelerator``.
     """
     scale = run.scale
     batch = next(iter(data))
     own_ms = own_step_ms(model, batch[:2])
     device_ms = accelerator.step_ms(scale.image_size, images or scale.batch_size)
-    alone = throughput(data)
+    alone = alone or throughput(data)
     summary = profile_fit(
         model, data, run.notebook, name, callbacks=[DeviceTime(max(0.0, device_ms - own_ms))]
     )
@@ -255,10 +257,15 @@ def profile_on_device(
 
 
 def profile_stand_in(
-    data: Iterable, run: Settings, num_classes: int, name: str = "accelerator_stand_in"
+    data: Iterable,
+    run: Settings,
+    num_classes: int,
+    name: str = "accelerator_stand_in",
+    alone: Throughput | None = None,
 ) -> StandInSummary:
     """``profile_on_device`` with ``stand_in_model``: the stand-in step every pipeline notebook traces."""
-    return profile_on_device(stand_in_model(num_classes, run.scale.image_size), data, run, name)
+    model = stand_in_model(num_classes, run.scale.image_size)
+    return profile_on_device(model, data, run, name, alone=alone)
 
 
 # 20 steps at least, once the batches prefetched during start-up are used up
