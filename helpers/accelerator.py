@@ -222,7 +222,7 @@ class StandInSummary(StepSummary):
 def profile_on_device(
     model: keras.Model,
     data: Iterable,
-    run: Settings,
+    settings: Settings,
     name: str = "accelerator_stand_in",
     images: int | None = None,
     accelerator: Accelerator = A100,
@@ -239,13 +239,13 @@ def profile_on_device(
     ``data`` (the rate its row records), or else measured here first. The summary's ``wait_share``
     is what notebooks record as ``wait_share_accelerator``.
     """
-    scale = run.scale
+    scale = settings.scale
     batch = next(iter(data))
     own_ms = own_step_ms(model, batch[:2])
     device_ms = accelerator.step_ms(scale.image_size, images or scale.batch_size)
     alone = alone or throughput(data)
     summary = profile_fit(
-        model, data, run.notebook, name, callbacks=[DeviceTime(max(0.0, device_ms - own_ms))]
+        model, data, settings.notebook, name, callbacks=[DeviceTime(max(0.0, device_ms - own_ms))]
     )
     return StandInSummary(
         **vars(summary),
@@ -258,14 +258,14 @@ def profile_on_device(
 
 def profile_stand_in(
     data: Iterable,
-    run: Settings,
+    settings: Settings,
     num_classes: int,
     name: str = "accelerator_stand_in",
     alone: Throughput | None = None,
 ) -> StandInSummary:
     """``profile_on_device`` with ``stand_in_model``: the stand-in step every pipeline notebook traces."""
-    model = stand_in_model(num_classes, run.scale.image_size)
-    return profile_on_device(model, data, run, name, alone=alone)
+    model = stand_in_model(num_classes, settings.scale.image_size)
+    return profile_on_device(model, data, settings, name, alone=alone)
 
 
 # 20 steps at least, once the batches prefetched during start-up are used up
@@ -273,7 +273,7 @@ HOST_STEPS = (6, 25)
 
 
 def profile_host(
-    data: Iterable, run: Settings, name: str, accelerator: Accelerator, images: int
+    data: Iterable, settings: Settings, name: str, accelerator: Accelerator, images: int
 ) -> StepSummary:
     """Trace a host that only feeds ``accelerator``: each step takes a batch of ``data`` and holds the
     device for as long as it would compute on ``images`` images, into ``logs/<notebook>/<name>/``.
@@ -282,8 +282,8 @@ def profile_host(
     so the trace shows what the pipeline itself makes the device wait: notebook 03's label-op lesson.
     ``data`` must not end within the traced steps (``repeat()`` it).
     """
-    profiler = StepProfiler(run.notebook, name, HOST_STEPS)
-    device = DeviceTime(accelerator.step_ms(run.scale.image_size, images))
+    profiler = StepProfiler(settings.notebook, name, HOST_STEPS)
+    device = DeviceTime(accelerator.step_ms(settings.scale.image_size, images))
     for step, _ in enumerate(profiler.trace(data)):
         device.on_train_batch_end(step)
     return summarize(profiler.logdir)
@@ -305,7 +305,7 @@ class _TimedEpochs(EpochTimer):
 def fit_throughput(
     data: Iterable,
     images_per_epoch: int,
-    run: Settings,
+    settings: Settings,
     num_classes: int,
     seconds: float = MIN_SECONDS,
     accelerator: Accelerator = A100,
@@ -318,10 +318,10 @@ def fit_throughput(
     at least two of them and at least ``seconds``. The device caps the figure at its own rate; below
     it, the input sets it. Notebook 01 compares loaders with it.
     """
-    model = stand_in_model(num_classes, run.scale.image_size)
-    device_ms = accelerator.step_ms(run.scale.image_size, run.scale.batch_size)
+    model = stand_in_model(num_classes, settings.scale.image_size)
+    device_ms = accelerator.step_ms(settings.scale.image_size, settings.scale.batch_size)
     sleep_ms = max(0.0, device_ms - own_step_ms(model, next(iter(data))[:2]))
-    timer, steps = _TimedEpochs(seconds), -(-images_per_epoch // run.scale.batch_size)
+    timer, steps = _TimedEpochs(seconds), -(-images_per_epoch // settings.scale.batch_size)
     # the timer stops it
     model.fit(
         data,

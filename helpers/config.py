@@ -130,9 +130,9 @@ def start(notebook: str) -> Settings:
                 f"Keras was imported with another backend than {backend}: "
                 "restart the kernel, then run this cell first"
             )
-    run = settings(notebook)
-    print(run)
-    return run
+    chosen = settings(notebook)
+    print(chosen)
+    return chosen
 
 
 def display_path(path: Path | str) -> str:

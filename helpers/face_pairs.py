@@ -193,8 +193,10 @@ def stand_in_verifier(image_size: int) -> keras.Model:
 
 
 def profile_pair_stand_in(
-    data: Iterable, run: Settings, name: str = "accelerator_stand_in"
+    data: Iterable, settings: Settings, name: str = "accelerator_stand_in"
 ) -> StepSummary:
     """``helpers.accelerator``'s stand-in step for batches of pairs: device time for both images of each pair."""
-    model = stand_in_verifier(run.scale.image_size)
-    return accelerator.profile_on_device(model, data, run, name, images=2 * run.scale.batch_size)
+    model = stand_in_verifier(settings.scale.image_size)
+    return accelerator.profile_on_device(
+        model, data, settings, name, images=2 * settings.scale.batch_size
+    )

@@ -68,20 +68,22 @@ def test_the_tpu_figure_is_the_mlperf_runs_epochs_over_their_seconds() -> None:
 
 def test_the_host_loop_waits_for_a_slow_pipeline_only(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path))
-    run = settings("test_accelerator")
-    slow = profile_host(batches(0.1), run, "slow", A100, 32)
+    quick = settings("test_accelerator")
+    slow = profile_host(batches(0.1), quick, "slow", A100, 32)
     assert len(slow.steps) >= HOST_STEPS[1] - HOST_STEPS[0] + 1 >= 20
     assert slow.steps[-1].start_ms + slow.steps[-1].time_ms >= 1999  # two seconds, within 1 ms
     assert slow.bound == "input-bound" and slow.wait_share > 0.5
     assert DEVICE_TRACE in slow.lanes
-    assert profile_host(batches(0), run, "fast", A100, 32).wait_share < 0.2
+    assert profile_host(batches(0), quick, "fast", A100, 32).wait_share < 0.2
 
 
 def test_fit_throughput_is_set_by_the_slower_of_the_input_and_the_device() -> None:
-    run = settings("test_accelerator")  # quick scale: 128 px, batches of 32, as ``batches`` makes
-    slow = fit_throughput(batches(0.1), 320, run, 5, seconds=0.5)  # a batch every 100 ms at best
+    quick = settings("test_accelerator")  # quick scale: 128 px, batches of 32, as ``batches`` makes
+    slow = fit_throughput(batches(0.1), 320, quick, 5, seconds=0.5)  # a batch every 100 ms at best
     assert slow.images_per_second <= 32 / 0.1 and slow.batches >= 20 and slow.seconds >= 0.5
-    fast = fit_throughput(batches(0), 320, run, 5, seconds=0.5)  # the device's 8.6 ms step sets it
+    fast = fit_throughput(
+        batches(0), 320, quick, 5, seconds=0.5
+    )  # the device's 8.6 ms step sets it
     device_rate = 1000 * 32 / A100.step_ms(128, 32)
     # without the device time it would run far faster
     assert fast.images_per_second <= 1.05 * device_rate

@@ -109,19 +109,21 @@ def test_the_verifier_takes_two_images_and_gives_one_probability():
 
 def test_the_pair_stand_in_holds_the_device_for_both_images_of_every_pair(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_LOGS_DIR", str(tmp_path))
-    run = settings("test_face_pairs")
+    quick = settings("test_face_pairs")
     images = np.zeros(
-        (run.scale.batch_size, run.scale.image_size, run.scale.image_size, 3), np.float32
+        (quick.scale.batch_size, quick.scale.image_size, quick.scale.image_size, 3), np.float32
     )
-    same = np.ones(run.scale.batch_size, np.float32)
-    assert stand_in_verifier(run.scale.image_size).predict((images, images), verbose=0).shape == (
+    same = np.ones(quick.scale.batch_size, np.float32)
+    assert stand_in_verifier(quick.scale.image_size).predict((images, images), verbose=0).shape == (
         len(images),
         1,
     )
     # ready at once: no wait
     pairs = tf.data.Dataset.from_tensors(((images, images), same)).repeat()
-    summary = profile_pair_stand_in(pairs, run)
-    device_ms = A100.step_ms(run.scale.image_size, 2 * run.scale.batch_size)  # two images a pair
+    summary = profile_pair_stand_in(pairs, quick)
+    device_ms = A100.step_ms(
+        quick.scale.image_size, 2 * quick.scale.batch_size
+    )  # two images a pair
     asleep_ms = sum(end - start for start, end in summary.lanes[DEVICE_TRACE]) / len(summary.steps)
     assert 0 < asleep_ms <= 1.05 * device_ms  # the model's own step counts as device time
     assert summary.step_ms >= 0.9 * device_ms
