@@ -192,7 +192,7 @@ def _report(name: str, measured: Throughput, ceiling: Throughput) -> None:
     share = percent_of_ceiling(measured, ceiling)
     print(
         f"{name:<44} {measured.images_per_second:>8,.0f} images/s  "
-        + (f"{share / 100:>4.2f}× the" if name in DECODES_LESS else f"{share:>4.0f} % of the")
+        + (f"{share / 100:>6.2f}× the" if name in DECODES_LESS else f"{share:>5.0f} % of the")
         + " full-decode ceiling",
         flush=True,
     )

@@ -170,7 +170,7 @@ class DecodeCost:
         if scaled:
             text += (
                 f"Decoding at a ratio ({scaled} of {len(self.ratios)} images at 1/2, 1/4 or 1/8 "
-                f"of their sides) decodes {self.at_ratio.sum() / full:.0%} of those pixels, and "
+                f"of their sides) decodes {self.at_ratio.sum() / full:.1%} of those pixels, and "
                 f"the resize throws away {self.thrown_away(self.at_ratio):.1%} of these: no "
                 "notebook teaches it yet; `python3 -m helpers.course bench` measures it against "
                 "the full-decode ceiling. "
