@@ -56,6 +56,24 @@ def test_odd_jpegs_come_out_rgb(mode):
     assert decoding.decode_at_ratio(_encoded("JPEG", mode=mode), 64).shape == (94, 125, 3)
 
 
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("kept", [0.3, 0.9, -2])  # shares of the file, or all but the end marker
+def test_a_truncated_jpeg_fails_as_it_fails_the_scan(progressive, kept):
+    """The scan decodes with decode_image: what it counts good must decode at a ratio too."""
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), np.uint8))
+    data = io.BytesIO()
+    image.save(data, "JPEG", progressive=progressive)
+    data = data.getvalue()
+    truncated = tf.constant(data[: int(len(data) * kept)] if kept > 0 else data[:kept])
+    outcomes = []
+    for decode in (lambda c: tf.io.decode_image(c, 3), lambda c: decoding.decode_at_ratio(c, 64)):
+        try:
+            outcomes.append(decode(truncated).shape[-1])
+        except tf.errors.InvalidArgumentError:
+            outcomes.append("fails")
+    assert outcomes[0] == outcomes[1]
+
+
 def test_loading_in_a_pipeline_gives_the_model_size(tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(_encoded("JPEG", (800, 600)).numpy())
