@@ -28,7 +28,7 @@ def make_material(
     """Empty ``folder``, then write foreground cut-outs of ``size`` pixels and backgrounds into it.
 
     Returns the paths of the foregrounds (``folder/foregrounds``) and of the backgrounds
-    (``folder/backgrounds/textures``: one class folder, as the decode ceiling reads it), as strings.
+    (``folder/backgrounds/textures``: one class folder, as the full-decode ceiling reads it), as strings.
     """
     folder = Path(folder)
     shutil.rmtree(folder, ignore_errors=True)  # every run starts from the same files

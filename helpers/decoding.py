@@ -7,6 +7,8 @@ loaders do not decode them. The full decode (``pipelines.decode``) stays the cou
 the full-decode ceiling; pipelines that decode less are reported as multiples of it.
 
 Files that are not JPEG (PNG, GIF, BMP, whatever a folder holds) are decoded in full.
+``decode_cost`` counts, from the scan's sizes, what a folder's images cost to decode each way:
+notebook 00 prints it.
 """
 
 from __future__ import annotations
@@ -14,14 +16,25 @@ from __future__ import annotations
 import io
 import itertools
 import os
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from helpers.results import format_table
+from helpers.scan import ImageFile
+
 RATIOS = (1, 2, 4, 8)  # the reductions libjpeg offers, as ``decode_jpeg``'s static ``ratio``
+JPEG_FORMATS = {"JPEG", "MPO"}  # Pillow's names for a JPEG: phones save photos as MPO too
+
+
+def reduced(side, ratio: int):
+    """A side decoded at 1/``ratio``, rounded up as libjpeg does (a tensor or an array)."""
+    return -(-side // ratio)
 
 
 def largest_ratio_index(shape: tf.Tensor, image_size: int) -> tf.Tensor:
@@ -31,7 +44,15 @@ def largest_ratio_index(shape: tf.Tensor, image_size: int) -> tf.Tensor:
     the header. A reduction by r gives sides of ceil(side / r) pixels, as libjpeg rounds.
     """
     shorter = tf.reduce_min(shape[:2])
-    return tf.add_n([tf.cast(-(-shorter // ratio) >= image_size, tf.int32) for ratio in RATIOS[1:]])
+    covers = [reduced(shorter, ratio) >= image_size for ratio in RATIOS[1:]]
+    return tf.add_n([tf.cast(cover, tf.int32) for cover in covers])
+
+
+def covering_ratios(heights: Sequence[int], widths: Sequence[int], image_size: int) -> np.ndarray:
+    """Per image, the ratio ``decode_at_ratio`` picks: ``largest_ratio_index`` in NumPy."""
+    shorter = np.minimum(heights, widths)
+    covers = [reduced(shorter, ratio) >= image_size for ratio in RATIOS[1:]]
+    return np.array(RATIOS)[np.sum(covers, axis=0, dtype=int)]
 
 
 def decode_at_ratio(contents: tf.Tensor, image_size: int) -> tf.Tensor:
@@ -106,6 +127,76 @@ def crop_after_decode(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     y, x, height, width = tf.unstack(random_crop_window(tf.shape(image)))
     image = tf.image.crop_to_bounding_box(image, y, x, height, width)
     return tf.image.resize(image, (image_size, image_size))
+
+
+@dataclass(frozen=True)
+class DecodeCost:
+    """Decoded pixels of a folder's images, in full and at the ratio ``decode_at_ratio`` picks.
+
+    ``table()`` counts them per ratio; ``str()`` is a sentence on what the resize to the model's
+    input throws away and which of the course's remedies applies.
+    """
+
+    image_size: int
+    ratios: np.ndarray  # per image; 1 for an image decoded in full (too small, or not a JPEG)
+    full: np.ndarray  # decoded pixels per image, full decode
+    at_ratio: np.ndarray  # decoded pixels per image, at its ratio
+
+    def thrown_away(self, decoded: np.ndarray) -> float:
+        """The share of ``decoded`` pixels the resize throws away: all but the model's per image."""
+        return 1 - np.minimum(decoded, self.image_size**2).sum() / decoded.sum()
+
+    def table(self) -> str:
+        """Images and decoded megapixels per ratio, in full and at the ratio."""
+        rows = [
+            {
+                "decoded at": f"1/{ratio}" if ratio > 1 else "full size",
+                "images": int(count),
+                "megapixels, full decode": self.full[self.ratios == ratio].sum() / 1e6,
+                "megapixels at the ratio": self.at_ratio[self.ratios == ratio].sum() / 1e6,
+            }
+            for ratio, count in sorted(Counter(self.ratios.tolist()).items())
+        ]
+        return format_table(rows, formats=dict.fromkeys(list(rows[0])[2:], "{:,.1f}"))
+
+    def __str__(self) -> str:
+        side, full = self.image_size, self.full.sum()
+        size, lost = f"{side}×{side} px", self.thrown_away(self.full)
+        if not lost:
+            return f"No image is larger than the model's {size}: decoding less saves nothing."
+        text = f"Resizing to {size} throws away {lost:.1%} of the {full / 1e6:,.1f} megapixels "
+        text += "a full decode gives. "
+        scaled = int(np.sum(self.ratios > 1))
+        if scaled:
+            text += (
+                f"Decoding at a ratio ({scaled} of {len(self.ratios)} images at 1/2, 1/4 or 1/8 "
+                f"of their sides) decodes {self.at_ratio.sum() / full:.1%} of those pixels, and "
+                f"the resize throws away {self.thrown_away(self.at_ratio):.1%} of these: no "
+                "notebook teaches it yet; `python3 -m helpers.course bench` measures it against "
+                "the full-decode ceiling. "
+            )
+        else:
+            text += (
+                f"No JPEG covers {side} px at half its sides: decoding at a ratio saves nothing. "
+            )
+        return text + (
+            f"Pre-resizing into records (notebook 07) decodes in full once, then {size} images "
+            "every epoch."
+        )
+
+
+def decode_cost(images: Sequence[ImageFile], image_size: int) -> DecodeCost:
+    """What the scan's good ``images`` cost to decode for a model that sees ``image_size`` px."""
+    heights = np.array([image.height for image in images], dtype=np.int64)
+    widths = np.array([image.width for image in images], dtype=np.int64)
+    jpeg = np.array([image.format in JPEG_FORMATS for image in images])
+    ratios = np.where(jpeg, covering_ratios(heights, widths, image_size), 1)
+    return DecodeCost(
+        image_size,
+        ratios,
+        heights * widths,
+        reduced(heights, ratios) * reduced(widths, ratios),
+    )
 
 
 def _decode_any(contents: tf.Tensor) -> tf.Tensor:

@@ -1,11 +1,12 @@
-"""Measuring pipelines: input-only throughput, best of interleaved rounds, the decode ceiling, epoch times.
+"""Measuring pipelines: input-only throughput, best of rounds, the full-decode ceiling, epoch times.
 
 Throughput is counted in images per second over at least a number of batches and at least
 two seconds (shorter timings are mostly noise), after a few warm-up batches that pay for
-tracing, thread start-up and AUTOTUNE's first guesses. The decode ceiling is the yardstick:
-how fast this machine decodes and resizes the good files' bytes, already in memory, on all
-its cores: an upper bound for pipelines that decode the same files. A pipeline is reported as
-a share of the ceiling measured beside it, so figures from different machines stay comparable.
+tracing, thread start-up and AUTOTUNE's first guesses. The full-decode ceiling is the yardstick:
+how fast this machine decodes every pixel of the good files' bytes, already in memory, and resizes
+them on all its cores: an upper bound for pipelines that decode the same files in full. A pipeline
+is reported as a share of the ceiling measured beside it, so figures from different machines stay
+comparable; one that decodes less (at a ratio) or nothing (a cache, records) as a multiple of it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from helpers.config import settings
 WARMUP_BATCHES = 3
 MIN_SECONDS = 2.0  # time every measurement at least this long: shorter ones are mostly noise
 UNTIL_STOPPED = 1_000_000  # steps for a fit that a callback ends: more than any measurement takes
-CEILING_BYTES = 256 * 2**20  # encoded bytes the decode ceiling holds in memory at most
+CEILING_BYTES = 256 * 2**20  # encoded bytes the full-decode ceiling holds in memory at most
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def in_memory(paths: Sequence[Path | str], max_bytes: int = CEILING_BYTES) -> li
 
 
 def percent_of_ceiling(measured: Throughput, ceiling: Throughput) -> float:
-    """A pipeline's throughput as a percentage of the decode ceiling."""
+    """A pipeline's throughput as a percentage of the full-decode ceiling."""
     return 100 * measured.images_per_second / ceiling.images_per_second
 
 

@@ -118,8 +118,9 @@ def timeline(summary: StepSummary, steps: int = 3) -> Figure:
 
 
 def plot_throughput(rows: Sequence[Mapping]) -> Figure:
-    """Input-only images/s: pipelines that decode against the decode ceiling measured beside each,
-    those that no longer decode (a cache, pre-resized records) as multiples of it, in a panel below."""
+    """Input-only images/s: pipelines that decode in full against the full-decode ceiling measured
+    beside each, those that decode less or nothing (decoding at a ratio, a cache, pre-resized records)
+    as multiples of it, in a panel below."""
     decoding = [row for row in rows if decodes(row)]
     beyond = [{**row, "multiple": ceiling_multiple(row)} for row in rows if not decodes(row)]
     figure, panels = _figure(len(decoding), len(beyond))
@@ -134,17 +135,19 @@ def plot_throughput(rows: Sequence[Mapping]) -> Figure:
             _rate_and_percent,
             marks=ceilings,
         )
-        _marks(axes, ceilings, "its decode ceiling, measured beside it")
+        _marks(axes, ceilings, "its full-decode ceiling, measured beside it")
     if beyond:
         axes = panels.pop(0)
         _bars(
             axes,
             beyond,
             {"multiple": None},
-            "input-only images/s, as a multiple of its decode ceiling",
+            "input-only images/s, as a multiple of its full-decode ceiling",
             lambda row, multiple: f"{multiple:,.1f}× ({row['images_per_second']:,.0f} images/s)",
         )
-        axes.axvline(1, color="black", linestyle="--", linewidth=1, label="1× the decode ceiling")
+        axes.axvline(
+            1, color="black", linestyle="--", linewidth=1, label="1× the full-decode ceiling"
+        )
     if any(axes.get_legend_handles_labels()[0] for axes in figure.axes):
         figure.legend(loc="outside upper center", ncols=2, fontsize=8)
     return figure
@@ -362,9 +365,10 @@ def composites(images: Sequence, masks: Sequence, count: int = 6) -> Figure:
 def ceiling_panels(
     rates: Mapping[str, float], ceiling: float, decoding: Sequence[str] | None = None
 ) -> Figure:
-    """Images/s against the decode ceiling measured beside them, first on top: the pipelines named in
-    ``decoding`` (default: all) in percent of it (dashed line: 100 %), the others (a warm cache,
-    pre-resized records: they decode little or nothing) as multiples of it, in a panel below.
+    """Images/s against the full-decode ceiling measured beside them, first on top: the pipelines
+    named in ``decoding`` (default: all) in percent of it (dashed line: 100 %), the others (decoding
+    at a ratio, a warm cache, pre-resized records: they decode less or nothing) as multiples of it,
+    in a panel below.
 
     A decoding pipeline past the ceiling by more than the noise (``results.CEILING_NOISE``) is drawn
     red: it does the ceiling's work per image and more, so its rounds met a quieter machine.
@@ -411,11 +415,11 @@ def ceiling_panels(
         # room for labels
         axes.set_xlim(0, (1.9 if any(past) else 1.6) * max(100 if percent else 1, *values))
         axes.set_xlabel(
-            "% of the decode ceiling (decodes every image)"
+            "% of the full-decode ceiling (decodes every image in full)"
             if percent
-            else "multiple of the decode ceiling (decodes little or nothing)"
+            else "multiple of the full-decode ceiling (decodes less or nothing)"
         )
     figure.suptitle(
-        f"input only; decode ceiling (dashed lines): {ceiling:,.0f} images/s", fontsize=10
+        f"input only; full-decode ceiling (dashed lines): {ceiling:,.0f} images/s", fontsize=10
     )
     return figure

@@ -1,4 +1,4 @@
-"""Throughput counts what it should, the decode ceiling bounds a slow pipeline, the benchmark runs."""
+"""Throughput counts what it should, the full-decode ceiling bounds a slow pipeline, bench runs."""
 
 from __future__ import annotations
 
