@@ -29,26 +29,26 @@ def largest_ratio_index(shape: tf.Tensor, image_size: int) -> tf.Tensor:
 
     ``shape`` is a JPEG's (height, width, channels), as ``tf.io.extract_jpeg_shape`` reads it from
     the header. A reduction by r gives sides of ceil(side / r) pixels, as libjpeg rounds.
+    Taught in notebook 08.
     """
     shorter = tf.reduce_min(shape[:2])
-    return tf.add_n([tf.cast(-(-shorter // ratio) >= image_size, tf.int32) for ratio in RATIOS[1:]])
+    covers = [tf.cast(-(-shorter // ratio) >= image_size, tf.int32) for ratio in RATIOS[1:]]
+    return tf.add_n(covers)  # how many reductions still cover it
 
 
 def decode_at_ratio(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     """A file's image as uint8 RGB, a JPEG decoded at the largest ratio that still covers ``image_size``.
 
     ``ratio`` is an attribute of the decode op, fixed when the graph is built, so the graph holds
-    one decode per ratio and the header picks one per image.
+    one decode per ratio and the header picks one per image. Taught in notebook 08.
     """
 
     def jpeg() -> tf.Tensor:
         index = largest_ratio_index(tf.io.extract_jpeg_shape(contents), image_size)
-        return tf.switch_case(
-            index,
-            [lambda ratio=ratio: tf.io.decode_jpeg(contents, 3, ratio=ratio) for ratio in RATIOS],
-        )
+        decoders = [lambda r=ratio: tf.io.decode_jpeg(contents, 3, ratio=r) for ratio in RATIOS]
+        return tf.switch_case(index, decoders)
 
-    image = tf.cond(tf.io.is_jpeg(contents), jpeg, lambda: _decode_any(contents))
+    image = tf.cond(tf.io.is_jpeg(contents), jpeg, lambda: decode_any(contents))
     image.set_shape([None, None, 3])
     return image
 
@@ -89,7 +89,7 @@ def random_crop_window(
 def decode_random_crop(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     """A random-resized crop at the model's size, float32 in [0, 255]: a JPEG decodes only its window.
 
-    Other formats go through ``crop_after_decode``.
+    Other formats go through ``crop_after_decode``. Taught in notebook 08.
     """
 
     def jpeg() -> tf.Tensor:
@@ -102,13 +102,16 @@ def decode_random_crop(contents: tf.Tensor, image_size: int) -> tf.Tensor:
 
 def crop_after_decode(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     """The same random-resized crop, cut from the whole decoded image: what decoding a window saves."""
-    image = _decode_any(contents)
+    image = decode_any(contents)
     y, x, height, width = tf.unstack(random_crop_window(tf.shape(image)))
     image = tf.image.crop_to_bounding_box(image, y, x, height, width)
     return tf.image.resize(image, (image_size, image_size))
 
 
-def _decode_any(contents: tf.Tensor) -> tf.Tensor:
+def decode_any(contents: tf.Tensor) -> tf.Tensor:
+    """Any format ``decode_image`` reads (JPEG, PNG, GIF's first frame, BMP) as uint8 RGB, in full.
+
+    Taught in notebook 08."""
     return tf.io.decode_image(contents, channels=3, expand_animations=False)
 
 

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from helpers import measure, models, pipelines, profiling, strategy
+from helpers import decoding, measure, models, pipelines, profiling, strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 # the prefixes a notebook may write
@@ -54,6 +54,10 @@ TAUGHT = [
     ),
     *(Taught("06", name, pipelines) for name in ("load_uint8", "to_float", "uint8_cached")),
     *(Taught("07", name, pipelines) for name in ("parse_record", "from_records")),
+    *(
+        Taught("08", name, decoding)
+        for name in ("largest_ratio_index", "decode_any", "decode_at_ratio", "decode_random_crop")
+    ),
     Taught(
         "02",
         "course_model",
