@@ -90,16 +90,16 @@ TAUGHT = [
             "on_train_end": "recording stops through the stop hook, once",
         },
         added={
-            "start": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
-            "stop": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
-            "step_marker": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
+            "start": "a hook notebook 09's JaxTrace overrides to record with JAX's profiler",
+            "stop": "a hook notebook 09's JaxTrace overrides to record with JAX's profiler",
+            "step_marker": "a hook notebook 09's JaxTrace overrides to record with JAX's profiler",
             "trace": "the same window over a custom training loop's batches",
         },
     ),
 ]
 # Helpers a docstring says are taught, that no notebook writes out as a definition of its own.
 NOT_WRITTEN_OUT = {
-    "strategy.jax_devices": "notebook 08 explains it in prose and calls it",
+    "strategy.jax_devices": "notebook 09 explains it in prose and calls it",
 }
 
 
