@@ -20,7 +20,7 @@ in a known direction:
 - The figure is TF32 training at the benchmark's large per-GPU batch; scaled linearly to a batch
   of 32 it is optimistic, since per-step overhead weighs more on small batches (the same README's
   B0 TF32 inference table: 5,253 images/s at batch 512, 2,185 at 32): a real A100 would ask less.
-- Mixed precision, which notebook 08 teaches, is 2.85x faster on that table (3,454 images/s): a
+- Mixed precision, which notebook 09 teaches, is 2.85x faster on that table (3,454 images/s): a
   real A100 in mixed precision would ask more.
 - A real step keeps a host thread busy launching kernels and copying batches; the stand-in's
   sleep leaves both cores to the pipeline: a real host would deliver less.

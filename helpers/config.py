@@ -22,8 +22,8 @@ from pathlib import Path
 from helpers import colab
 
 ROOT = Path(__file__).resolve().parents[1]
-# Notebooks whose Keras runs on another backend than TensorFlow: 08 takes the TPU runtimes' road.
-KERAS_BACKENDS = {"08_tfrecords_on_tpu": "jax"}
+# Notebooks whose Keras runs on another backend than TensorFlow: 09 takes the TPU runtimes' road.
+KERAS_BACKENDS = {"09_tfrecords_on_tpu": "jax"}
 # Quick, quiet and repeatable: the settings every test and committed output is made with.
 QUICK_ENV = {
     "COURSE_SCALE": "quick",

@@ -14,7 +14,7 @@ when the requirements changed since the last install), then runs inside it
 - ``run [--scale S] [--dataset D] [--out DIR] [NOTEBOOK ...]``: the whole course (or the
   notebooks named) without a browser, at any scale and on any dataset; the executed copies,
   results and traces go to ``DIR`` (default ``runs/<scale>-<dataset>-<time>/``), the
-  committed notebooks stay as they are. It ends with the results table of notebook 10.
+  committed notebooks stay as they are. It ends with the results table of notebook 11.
 """
 
 from __future__ import annotations

@@ -33,7 +33,10 @@ JPEG_FORMATS = {"JPEG", "MPO"}  # Pillow's names for a JPEG: phones save photos 
 
 
 def reduced(side, ratio: int):
-    """A side decoded at 1/``ratio``, rounded up as libjpeg does (a tensor or an array)."""
+    """A side decoded at 1/``ratio``, rounded up as libjpeg does (a tensor or an array).
+
+    Taught in notebook 08.
+    """
     return -(-side // ratio)
 
 
@@ -42,6 +45,7 @@ def largest_ratio_index(shape: tf.Tensor, image_size: int) -> tf.Tensor:
 
     ``shape`` is a JPEG's (height, width, channels), as ``tf.io.extract_jpeg_shape`` reads it from
     the header. A reduction by r gives sides of ceil(side / r) pixels, as libjpeg rounds.
+    Taught in notebook 08.
     """
     shorter = tf.reduce_min(shape[:2])
     covers = [reduced(shorter, ratio) >= image_size for ratio in RATIOS[1:]]
@@ -59,17 +63,15 @@ def decode_at_ratio(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     """A file's image as uint8 RGB, a JPEG decoded at the largest ratio that still covers ``image_size``.
 
     ``ratio`` is an attribute of the decode op, fixed when the graph is built, so the graph holds
-    one decode per ratio and the header picks one per image.
+    one decode per ratio and the header picks one per image. Taught in notebook 08.
     """
 
     def jpeg() -> tf.Tensor:
         index = largest_ratio_index(tf.io.extract_jpeg_shape(contents), image_size)
-        return tf.switch_case(
-            index,
-            [lambda ratio=ratio: tf.io.decode_jpeg(contents, 3, ratio=ratio) for ratio in RATIOS],
-        )
+        decoders = [lambda r=ratio: tf.io.decode_jpeg(contents, 3, ratio=r) for ratio in RATIOS]
+        return tf.switch_case(index, decoders)
 
-    image = tf.cond(tf.io.is_jpeg(contents), jpeg, lambda: _decode_any(contents))
+    image = tf.cond(tf.io.is_jpeg(contents), jpeg, lambda: decode_any(contents))
     image.set_shape([None, None, 3])
     return image
 
@@ -110,7 +112,7 @@ def random_crop_window(
 def decode_random_crop(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     """A random-resized crop at the model's size, float32 in [0, 255]: a JPEG decodes only its window.
 
-    Other formats go through ``crop_after_decode``.
+    Other formats go through ``crop_after_decode``. Taught in notebook 08.
     """
 
     def jpeg() -> tf.Tensor:
@@ -123,7 +125,7 @@ def decode_random_crop(contents: tf.Tensor, image_size: int) -> tf.Tensor:
 
 def crop_after_decode(contents: tf.Tensor, image_size: int) -> tf.Tensor:
     """The same random-resized crop, cut from the whole decoded image: what decoding a window saves."""
-    image = _decode_any(contents)
+    image = decode_any(contents)
     y, x, height, width = tf.unstack(random_crop_window(tf.shape(image)))
     image = tf.image.crop_to_bounding_box(image, y, x, height, width)
     return tf.image.resize(image, (image_size, image_size))
@@ -171,9 +173,8 @@ class DecodeCost:
             text += (
                 f"Decoding at a ratio ({scaled} of {len(self.ratios)} images at 1/2, 1/4 or 1/8 "
                 f"of their sides) decodes {self.at_ratio.sum() / full:.1%} of those pixels, and "
-                f"the resize throws away {self.thrown_away(self.at_ratio):.1%} of these: no "
-                "notebook teaches it yet; `python3 -m helpers.course bench` measures it against "
-                "the full-decode ceiling. "
+                f"the resize throws away {self.thrown_away(self.at_ratio):.1%} of these: notebook 08 "
+                "teaches it and measures it against the full-decode ceiling. "
             )
         else:
             text += (
@@ -199,7 +200,10 @@ def decode_cost(images: Sequence[ImageFile], image_size: int) -> DecodeCost:
     )
 
 
-def _decode_any(contents: tf.Tensor) -> tf.Tensor:
+def decode_any(contents: tf.Tensor) -> tf.Tensor:
+    """Any format ``decode_image`` reads (JPEG, PNG, GIF's first frame, BMP) as uint8 RGB, in full.
+
+    Taught in notebook 08."""
     return tf.io.decode_image(contents, channels=3, expand_animations=False)
 
 

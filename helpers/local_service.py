@@ -1,6 +1,6 @@
-"""A tf.data service on this machine, for notebook 09: worker processes, and what watches them.
+"""A tf.data service on this machine, for notebook 10: worker processes, and what watches them.
 
-Notebook 09 starts the dispatchers itself (their configuration is part of its lesson) and
+Notebook 10 starts the dispatchers itself (their configuration is part of its lesson) and
 calls this module for the plumbing around them:
 
 - ``start_workers`` runs each worker as a child process (``WORKER_SCRIPT``, through

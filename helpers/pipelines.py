@@ -180,10 +180,10 @@ def from_records(
 
     For training: the shards and the records shuffled, augmented, endless, in whatever order the
     parallel reads finish. For validation: one pass, in order. ``drop_remainder=True`` gives every
-    batch the same static shape, as a TPU needs (notebook 08). ``parse`` (a record to an image and
-    a label) replaces the decoding, resizing and augmentation: notebook 08's keeps the images uint8
+    batch the same static shape, as a TPU needs (notebook 09). ``parse`` (a record to an image and
+    a label) replaces the decoding, resizing and augmentation: notebook 09's keeps the images uint8
     for the device. ``deterministic=False`` lets a fast shard overtake a slow one in validation too,
-    as reads from a bucket want (notebook 08); by default only training reads out of order.
+    as reads from a bucket want (notebook 09); by default only training reads out of order.
     """
     in_order = not training if deterministic is None else deterministic
     shards = tf.data.Dataset.from_tensor_slices(list(files))
@@ -201,6 +201,6 @@ def from_records(
 
     return (
         records.map(parse or prepare, num_parallel_calls=AUTOTUNE, deterministic=in_order)
-        .batch(batch_size, drop_remainder=drop_remainder)  # True: static shapes (notebook 08)
+        .batch(batch_size, drop_remainder=drop_remainder)  # True: static shapes (notebook 09)
         .prefetch(AUTOTUNE)
     )

@@ -72,7 +72,7 @@ class StepProfiler(keras.callbacks.Callback):
     ends first (the data ran out). ``TraceSteps`` then ends its fit; this one only stops recording
     and sets ``done``, so it can watch a long ``fit`` (``profile_fit`` ends its own fit when it is
     done), or wrap a custom loop's batches: ``for x, y in profiler.trace(dataset): train_step(x, y)``.
-    Notebook 08's ``JaxTrace`` is this callback recording with JAX's profiler: it overrides
+    Notebook 09's ``JaxTrace`` is this callback recording with JAX's profiler: it overrides
     ``start``, ``stop`` and ``step_marker``.
     """
 

@@ -170,7 +170,7 @@ def result_path(notebook: str) -> Path:
 
 @dataclass(frozen=True)
 class Recorded:
-    """A notebook's recorded numbers: where they went, and its rows exactly as notebook 10 shows them."""
+    """A notebook's recorded numbers: where they went, and its rows exactly as notebook 11 shows them."""
 
     path: Path
     rows: list[dict]

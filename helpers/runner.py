@@ -26,7 +26,7 @@ from helpers import publishing, results
 from helpers.config import QUICK_ENV, ROOT, display_path
 
 README = ROOT / "README.md"
-# The README's blocks of measured figures, rewritten by ``outputs`` from the same results as notebook 10.
+# The README's blocks of measured figures, rewritten by ``outputs`` from the same results as notebook 11.
 HEADLINES_START, HEADLINES_END = (
     "<!-- headline figures: start -->",
     "<!-- headline figures: end -->",

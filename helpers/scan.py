@@ -26,7 +26,7 @@ from helpers.datasets import IMAGE_EXTENSIONS, class_names
 _EXTENSIONS_OF = {"JPEG": {".jpg", ".jpeg"}, "PNG": {".png"}, "GIF": {".gif"}, "BMP": {".bmp"}}
 # What every notebook needs to train and validate. A fifth of each class validates in notebook 01
 # (ImageDataGenerator's validation_split): five images give it one. Notebook 05 pairs images of two
-# different classes; notebook 08 fills one validation batch on eight devices from a fifth of the
+# different classes; notebook 09 fills one validation batch on eight devices from a fifth of the
 # folder, which takes forty images.
 MIN_IMAGES_PER_CLASS, MIN_CLASSES, MIN_IMAGES = 5, 2, 40
 _MODE_NOTES = {
@@ -97,7 +97,7 @@ class ScanReport:
             raise UnusableFolder(
                 f"{display_path(self.root)} holds {len(self.good)} good images in {len(counts)} classes: the course "
                 f"needs at least {MIN_IMAGES} in {MIN_CLASSES} classes (notebook 05 pairs two classes, and "
-                "notebook 08 validates a batch on eight devices from a fifth of them). Add images or classes."
+                "notebook 09 validates a batch on eight devices from a fifth of them). Add images or classes."
             )
 
     def usable_root(self) -> Path:

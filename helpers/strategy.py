@@ -1,6 +1,6 @@
 """Start the TPU the environment announces, or say there is none: never a silent fallback.
 
-Notebook 08 teaches both roads to a TPU. Keras 3 on the JAX backend (Colab's and Kaggle's TPU
+Notebook 09 teaches both roads to a TPU. Keras 3 on the JAX backend (Colab's and Kaggle's TPU
 runtimes) trains on ``jax_devices()``. TensorFlow's ``TPUStrategy`` (a Cloud TPU VM with
 ``tensorflow-tpu``) comes from ``detect_strategy()``, which returns the strategy and a short
 description of it (kind, replicas, devices, and why faster hardware was passed over); build and
@@ -94,7 +94,7 @@ def tpu_announced(
 def jax_devices(announced: Sequence[str] | None = None) -> list:
     """The devices Keras' JAX backend trains on: the TPU's cores when a TPU is announced, else JAX's default.
 
-    Taught in notebook 08. When its TPU does not start, JAX itself computes on the CPU and says so
+    Taught in notebook 09. When its TPU does not start, JAX itself computes on the CPU and says so
     only in its log; here that raises ``TPUNotStarted`` with JAX's reason. ``announced``:
     ``tpu_announced()``.
     """
@@ -127,7 +127,7 @@ def tpu_addresses(environ: Mapping[str, str] = os.environ) -> list[str | None]:
 def connect_tpu(address: str | None) -> tf.distribute.cluster_resolver.TPUClusterResolver:
     """Find the TPU at ``address``, connect to it and initialise it, once, before it computes.
 
-    ``"local"``: the TPU of this VM. Raises one of ``NO_TPU_ERRORS`` if it does not start. Notebook 08
+    ``"local"``: the TPU of this VM. Raises one of ``NO_TPU_ERRORS`` if it does not start. Notebook 09
     shows it (the TensorFlow road).
     """
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
@@ -149,7 +149,7 @@ def detect_strategy(
 ) -> tuple[tf.distribute.Strategy, StrategyInfo]:
     """``TPUStrategy`` when a TPU is announced, else ``MirroredStrategy`` over the GPUs, else the default.
 
-    Notebook 08 shows it (the TensorFlow road). A TPU announced (``announced``, default
+    Notebook 09 shows it (the TensorFlow road). A TPU announced (``announced``, default
     ``tpu_announced(environ)``) is tried at each of ``tpu_addresses``; if none starts, this raises
     ``TPUNotStarted`` with the reasons. Call it once, early: a TPU must be initialised before anything
     runs on it. ``connect`` and ``gpus`` are there to be replaced in tests.

@@ -30,7 +30,7 @@ from helpers.config import ROOT
 from helpers.publishing import repository_url
 
 COLAB_RUNTIME = Path(__file__).with_name("colab_runtime.txt")
-# What the course imports, all shipped by Colab (JAX too: notebook 08's Keras backend), and pip
+# What the course imports, all shipped by Colab (JAX too: notebook 09's Keras backend), and pip
 # itself: a venv's own pip is not Colab's.
 COLAB_SHIPS = [
     "tensorflow",

@@ -33,7 +33,7 @@ NOTEBOOK = ROOT / "notebooks" / "00_setup_and_data.ipynb"
 TITLE = "00 · Setup and data"
 TRACE_PICTURE = ROOT / "notebooks" / "figures" / "profile_trace.png"
 RUN = "late_batches"
-# notebook 08's capture: Keras on JAX over eight simulated devices, JAX's profiler
+# notebook 09's capture: Keras on JAX over eight simulated devices, JAX's profiler
 JAX_RUN = "jax_devices"
 # a step run on device 7
 EIGHTH_DEVICE_STEP = "[7] CommonPjRtLoadedExecutable::Execute (jit_train_step)"
@@ -156,7 +156,7 @@ def capture(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """A few profiled training steps; returns the run's folder. TensorFlow's profiler on a tiny model fed
-    by a slow pipeline, or JAX's on notebook 08's road, Keras on JAX over eight simulated devices."""
+    by a slow pipeline, or JAX's on notebook 09's road, Keras on JAX over eight simulated devices."""
     if request.param == "jax":
         logdir = tmp_path / "logs" / JAX_RUN
         env = {

@@ -11,7 +11,7 @@ import pytest
 from helpers.config import ROOT, start
 
 IMPORT_AFTER_START = (
-    "from helpers.config import start\nstart('08_tfrecords_on_tpu')\n"
+    "from helpers.config import start\nstart('09_tfrecords_on_tpu')\n"
     "import keras\nprint(keras.backend.backend())"
 )
 
@@ -36,7 +36,7 @@ def test_start_stops_when_keras_already_runs_on_another_backend(monkeypatch):
     assert keras.backend.backend() == "tensorflow"  # this test process's Keras
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     with pytest.raises(RuntimeError, match="restart the kernel"):
-        start("08_tfrecords_on_tpu")
+        start("09_tfrecords_on_tpu")
 
 
 def test_other_notebooks_leave_keras_alone(monkeypatch, capsys):

@@ -58,10 +58,10 @@ def short_fit(callback: keras.callbacks.Callback) -> None:
 
 @pytest.mark.parametrize(
     "notebook, name",
-    [("01_image_data_generator", "TraceSteps"), ("08_tfrecords_on_tpu", "JaxTrace")],
+    [("01_image_data_generator", "TraceSteps"), ("09_tfrecords_on_tpu", "JaxTrace")],
 )
 def test_a_taught_trace_callback_leaves_a_capture_when_training_ends_early(notebook, name):
-    """Each callback built as its notebook builds it: 01's from a folder, 08's as a ``StepProfiler``."""
+    """Each callback built as its notebook builds it: 01's from a folder, 09's as a ``StepProfiler``."""
     callback = taught(notebook, name)
     if name == "TraceSteps":
         logdir = settings().logs_dir / "taught" / name

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from IPython.core.inputtransformer2 import TransformerManager
 
-from helpers import measure, models, pipelines, profiling, strategy
+from helpers import decoding, measure, models, pipelines, profiling, strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 # the prefixes a notebook may write
@@ -54,6 +54,16 @@ TAUGHT = [
     ),
     *(Taught("06", name, pipelines) for name in ("load_uint8", "to_float", "uint8_cached")),
     *(Taught("07", name, pipelines) for name in ("parse_record", "from_records")),
+    *(
+        Taught("08", name, decoding)
+        for name in (
+            "reduced",
+            "largest_ratio_index",
+            "decode_any",
+            "decode_at_ratio",
+            "decode_random_crop",
+        )
+    ),
     Taught(
         "02",
         "course_model",
@@ -86,16 +96,16 @@ TAUGHT = [
             "on_train_end": "recording stops through the stop hook, once",
         },
         added={
-            "start": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
-            "stop": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
-            "step_marker": "a hook notebook 08's JaxTrace overrides to record with JAX's profiler",
+            "start": "a hook notebook 09's JaxTrace overrides to record with JAX's profiler",
+            "stop": "a hook notebook 09's JaxTrace overrides to record with JAX's profiler",
+            "step_marker": "a hook notebook 09's JaxTrace overrides to record with JAX's profiler",
             "trace": "the same window over a custom training loop's batches",
         },
     ),
 ]
 # Helpers a docstring says are taught, that no notebook writes out as a definition of its own.
 NOT_WRITTEN_OUT = {
-    "strategy.jax_devices": "notebook 08 explains it in prose and calls it",
+    "strategy.jax_devices": "notebook 09 explains it in prose and calls it",
 }
 
 
