@@ -228,9 +228,13 @@ def check_rows(numbers: Mapping[str, object], measured_under: Mapping[str, dict]
         if unlike:
             raise MixedRow(
                 f"the row {numbers['pipeline' + suffix]!r} mixes figures measured under different "
-                "conditions: "
-                + "; ".join(
-                    f"{n} ({', '.join(f'{f} {d.get(n)!r}' for f, d in row.items())})"
-                    for n in unlike
-                )
+                "conditions: " + "; ".join(f"{name}: {_by_value(row, name)}" for name in unlike)
             )
+
+
+def _by_value(row: Mapping[str, dict], name: str) -> str:
+    """Each value the row's figures recorded for one condition, with the figures that recorded it."""
+    figures: dict[str, list[str]] = {}
+    for figure, described in row.items():
+        figures.setdefault(repr(described.get(name)), []).append(figure)
+    return " against ".join(f"{value} ({', '.join(names)})" for value, names in figures.items())
