@@ -17,6 +17,7 @@ from helpers.conditions import (
     check_rows,
     conditions,
     describe_augmentation,
+    of_pipelines,
     shuffle_and_cache,
 )
 
@@ -166,3 +167,12 @@ def test_a_row_whose_figures_come_from_different_pipelines_is_refused(tmp_path, 
     suffixed = {"pipeline_b": "b", "images_per_second_b": 1.0, "wait_share_b": 0.5}
     with pytest.raises(MixedRow, match="the row 'b'"):
         check_rows(suffixed, {"images_per_second_b": unaugmented, "wait_share_b": augmented})
+
+
+def test_of_pipelines_reads_each_figure_from_its_own_pipeline():
+    cached, plain = _images([1, 0]).cache().shuffle(2).batch(2), _images([0, 1]).batch(2)
+    augment = partial(_crop_and_flip, image_size=8)
+    under = of_pipelines({"a": cached, ("b", "c"): plain}, augment, model="m")
+    assert under["a"]["cache"] == "memory" and under["a"]["model"] == "m"
+    assert under["b"] == under["c"] and under["b"]["shuffle"] == "none"
+    assert under["b"]["augmentation"] == {"_crop_and_flip": {"image_size": 8, "delta": 0.1}}
