@@ -2,17 +2,22 @@
 
 A lesson compares two measurements that differ in one thing. ``conditions`` describes one of them:
 which loader, what augmentation (in one vocabulary for ``ImageDataGenerator``'s arguments and
-Keras' preprocessing layers, so the two can be compared), the image and batch size of the
-batches, and the process. ``results.record`` keeps the description beside the number, and a
-lesson whose sides differ in more than the setting it names is refused there.
+Keras' preprocessing layers, so the two can be compared; a function by its name and parameters),
+the image and batch size of the batches, and the process; ``shuffle_and_cache`` adds how a
+``tf.data`` pipeline shuffles and caches, read from its chain of datasets. ``results.record`` keeps
+the description beside the number: a lesson whose sides differ in more than the setting it names is
+refused there, and so is a pipeline row whose figures were measured under different conditions
+(``check_rows``).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 NO_AUGMENTATION: dict = {}
@@ -49,17 +54,71 @@ def conditions(data: Iterable, augmentation: object = None, **read: object) -> d
     }
 
 
+def of_pipelines(
+    figures: Mapping[str | tuple[str, ...], tf.data.Dataset],
+    augmentation: object = None,
+    **read: object,
+) -> dict[str, dict]:
+    """``conditions`` by figure name, each read from the ``tf.data`` pipeline it was measured on,
+    with how that pipeline shuffles and caches; a tuple key names several figures of one pipeline.
+
+    ``augmentation`` and ``read`` as in ``conditions``, for every pipeline given.
+    """
+    described = {}
+    for names, data in figures.items():
+        measured = conditions(data, augmentation, **shuffle_and_cache(data), **read)
+        described |= dict.fromkeys([names] if isinstance(names, str) else names, measured)
+    return described
+
+
+def shuffle_and_cache(dataset: tf.data.Dataset) -> dict:
+    """How a ``tf.data`` pipeline shuffles and caches, read from its chain of datasets.
+
+    ``shuffle``: ``"none"``, or each buffer's size and the order of the list it draws from (the
+    labels, the last component of the ``from_tensor_slices`` the pipeline starts from: sorted by
+    label or not). ``cache``: ``"none"``, ``"memory"`` or ``"file"``. Give both to ``conditions``
+    as keywords: ``conditions(dataset, **shuffle_and_cache(dataset))``.
+    """
+    chain = _chain(dataset)
+    buffers = [str(int(d._buffer_size)) for d in chain if type(d).__name__ == "_ShuffleDataset"]
+    files = [bool(d._filename.numpy()) for d in chain if type(d).__name__ == "CacheDataset"]
+    shuffle = f"buffer of {' and '.join(buffers)} over {_order(chain[-1])}" if buffers else "none"
+    return {"shuffle": shuffle, "cache": ("file" if files[0] else "memory") if files else "none"}
+
+
+def _chain(dataset: tf.data.Dataset) -> list[tf.data.Dataset]:
+    """A pipeline's datasets from the last to the one it starts from (each one's first input)."""
+    chain = [dataset]
+    while inputs := chain[-1]._inputs():  # tf.data offers no public way up the chain
+        chain.append(inputs[0])
+    return chain
+
+
+def _order(source: tf.data.Dataset) -> str:
+    """The order of the list a pipeline starts from, by its labels (each element's last part)."""
+    if not hasattr(source, "_tensors"):  # not from_tensor_slices: no list to read
+        return f"a {type(source).__name__}"
+    labels = np.asarray(tf.nest.flatten(source._tensors)[-1])
+    return (
+        "a list sorted by label" if np.all(np.diff(labels) >= 0) else "a list not sorted by label"
+    )
+
+
 def describe_augmentation(augmentation: object) -> dict:
     """Random transformations as ranges: rotation in degrees, shift and zoom as fractions, flips, fill.
 
-    ``augmentation`` is ``None``, an ``ImageDataGenerator`` or Keras preprocessing layers (one, or
-    a ``Sequential``/``Pipeline`` of them). Anything else the generator or a layer would do appears
-    under its own name, so two descriptions are equal only when the work is.
+    ``augmentation`` is ``None``, an ``ImageDataGenerator``, Keras preprocessing layers (one, or
+    a ``Sequential``/``Pipeline`` of them) or a function of ``tf.image`` ops (plain or a
+    ``functools.partial``), which is described by its name and keyword parameters: what it does
+    with them is its code's. Anything else the generator or a layer would do appears under its own
+    name, so two descriptions are equal only when the work is.
     """
     if augmentation is None:
         return NO_AUGMENTATION
     if isinstance(augmentation, ImageDataGenerator):
         return _generator(augmentation)
+    if callable(augmentation) and not isinstance(augmentation, keras.layers.Layer):
+        return _function(augmentation)
     layers = getattr(augmentation, "layers", [augmentation])
     described = {}
     for layer in layers:
@@ -112,6 +171,15 @@ def _layer(layer: keras.layers.Layer) -> dict:
     return described | {"fill": config["fill_mode"]}
 
 
+def _function(function: Callable) -> dict:
+    """A function by its name and parameters: its defaults and what a partial binds."""
+    parameters = inspect.signature(function).parameters.values()  # a partial's keywords as defaults
+    described = {p.name: p.default for p in parameters if p.default is not p.empty}
+    bound = getattr(function, "args", ())  # a partial's positional arguments
+    name = getattr(function, "func", function).__name__
+    return {name: described | ({"args": bound} if bound else {})}
+
+
 def _range(value: float | tuple[float, float], scale: float = 1) -> tuple[float, float]:
     low, high = value if isinstance(value, (tuple, list)) else (-value, value)
     return (round(low * scale, 6), round(high * scale, 6))
@@ -123,3 +191,50 @@ def _transforms(value: object) -> bool:
 
 def _moves(described: dict) -> bool:
     return any(key in described for key in ("rotation_degrees", "shift", "zoom", "shear"))
+
+
+ROW_FIGURES = (
+    "images_per_second",
+    "percent_of_ceiling",
+    "epoch_seconds",
+    "wait_share",
+    "wait_share_accelerator",
+    "val_accuracy",
+)
+
+
+class MixedRow(ValueError):
+    """A pipeline row's figures were measured under different conditions."""
+
+
+def check_rows(numbers: Mapping[str, object], measured_under: Mapping[str, dict]) -> None:
+    """Raise ``MixedRow`` when a pipeline row's figures were measured under different conditions.
+
+    A row is ``numbers["pipeline"]`` or ``numbers["pipeline_<suffix>"]`` with the ``ROW_FIGURES``
+    of the same suffix (as ``results.pipeline_rows`` reads them); those recorded with conditions in
+    ``measured_under`` (figure name to ``conditions``) must all have been measured alike.
+    """
+    for suffix in (
+        key.removeprefix("pipeline") for key in numbers if key.split("_")[0] == "pipeline"
+    ):
+        row = {
+            f + suffix: measured_under[f + suffix]
+            for f in ROW_FIGURES
+            if f + suffix in measured_under
+        }
+        first = next(iter(row.values()), {})
+        names = {name for described in row.values() for name in described}
+        unlike = sorted(n for n in names if any(d.get(n) != first.get(n) for d in row.values()))
+        if unlike:
+            raise MixedRow(
+                f"the row {numbers['pipeline' + suffix]!r} mixes figures measured under different "
+                "conditions: " + "; ".join(f"{name}: {_by_value(row, name)}" for name in unlike)
+            )
+
+
+def _by_value(row: Mapping[str, dict], name: str) -> str:
+    """Each value the row's figures recorded for one condition, with the figures that recorded it."""
+    figures: dict[str, list[str]] = {}
+    for figure, described in row.items():
+        figures.setdefault(repr(described.get(name)), []).append(figure)
+    return " against ".join(f"{value} ({', '.join(names)})" for value, names in figures.items())

@@ -209,6 +209,9 @@ def record(
         "conditions": conditions or {},
         "context": measurement_context(),
     }
+    from helpers.conditions import check_rows  # here: reading results needs no TensorFlow
+
+    check_rows(numbers, result["conditions"])  # a row's figures measured alike, or refused
     text = json.dumps(result, indent=2, default=float)  # default: NumPy scalars
     lesson_rows({**load_results(path.parent), notebook: json.loads(text)})  # refuses unlike sides
     path.write_text(text)
@@ -394,17 +397,23 @@ def _differs_in(lesson: Lesson, before: Mapping | None, after: Mapping | None) -
     """The lesson's ``varies``, checked against both sides' conditions when they were recorded."""
     if before is None or after is None:
         return f"{lesson.varies} (not checked)"
+    varies = lesson.varies.replace(" ", "_")  # the condition's name, as a keyword gives it
+    if varies in before and before[varies] == after.get(varies):
+        raise UnlikeSides(
+            f"{lesson.name}: its sides should differ in {lesson.varies}, but both record "
+            f"{before[varies]!r}"
+        )
     unlike = sorted(
         key
         for key in before.keys() | after.keys()
-        if key != lesson.varies and before.get(key) != after.get(key)
+        if key != varies and before.get(key) != after.get(key)
     )
     if unlike:
         raise UnlikeSides(
             f"{lesson.name}: its sides should differ only in {lesson.varies}, but they differ in "
             + "; ".join(f"{key} ({before.get(key)!r} against {after.get(key)!r})" for key in unlike)
         )
-    alike = sorted(key.replace("_", " ") for key in before.keys() - {lesson.varies})
+    alike = sorted(key.replace("_", " ") for key in before.keys() - {varies})
     return f"{lesson.varies} only: " + ", ".join(alike) + " alike"
 
 

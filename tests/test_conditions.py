@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers.conditions import ImageDataGenerator, conditions, describe_augmentation
+from helpers import results
+from helpers.conditions import (
+    ImageDataGenerator,
+    MixedRow,
+    check_rows,
+    conditions,
+    describe_augmentation,
+    of_pipelines,
+    shuffle_and_cache,
+)
 
 ARGUMENTS = dict(
     rotation_range=15,
@@ -70,3 +81,98 @@ def test_conditions_are_read_from_the_loaders(tmp_path):
     assert dataset_side.pop("loader") == "tf.data"
     assert generator_side == dataset_side  # the same augmentation, sizes and process
     assert conditions(dataset)["augmentation"] == {}
+
+
+def _crop_and_flip(image: tf.Tensor, label: tf.Tensor, image_size: int, delta: float = 0.1):
+    image = tf.image.random_crop(image, (image_size, image_size, 3))
+    return tf.image.random_brightness(tf.image.random_flip_left_right(image), delta), label
+
+
+def test_a_function_is_described_by_its_name_and_parameters():
+    described = describe_augmentation(partial(_crop_and_flip, image_size=24))
+    assert described == {"_crop_and_flip": {"image_size": 24, "delta": 0.1}}
+    assert describe_augmentation(partial(_crop_and_flip, image_size=24, delta=0.2)) != described
+    assert describe_augmentation(partial(_crop_and_flip, 24)) != described  # bound by position
+    assert describe_augmentation(keras.layers.RandomFlip("horizontal")) != described
+
+
+def _images(labels: list[int]) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((np.zeros((len(labels), 8, 8, 3)), labels))
+
+
+def test_shuffle_and_cache_are_read_from_the_chain_of_datasets(tmp_path):
+    mixed = _images([1, 0, 2, 0]).cache(str(tmp_path / "cache")).shuffle(64).batch(2)
+    assert shuffle_and_cache(mixed) == {
+        "shuffle": "buffer of 64 over a list not sorted by label",
+        "cache": "file",
+    }
+    in_memory = _images([0, 0, 1, 2]).shuffle(3).cache().repeat().batch(2).prefetch(1)
+    assert shuffle_and_cache(in_memory) == {
+        "shuffle": "buffer of 3 over a list sorted by label",
+        "cache": "memory",
+    }
+    assert shuffle_and_cache(_images([0, 1]).batch(2)) == {"shuffle": "none", "cache": "none"}
+
+
+def _shuffle_lesson(order: list[int], buffer: int = 4) -> tuple[dict, tf.data.Dataset]:
+    data = _images(order).shuffle(buffer, seed=0).batch(2)
+    return conditions(data, **shuffle_and_cache(data)), data
+
+
+def _record_shuffle_lesson(sorted_side: dict, shuffled_side: dict) -> results.Recorded:
+    return results.record(
+        "03_shuffle",
+        conditions={
+            "val_accuracy_sorted_small_buffer": sorted_side,
+            "val_accuracy_full_shuffle": shuffled_side,
+        },
+        val_accuracy_sorted_small_buffer=0.4,
+        val_accuracy_full_shuffle=0.9,
+    )
+
+
+def test_a_lesson_is_checked_on_what_it_varies_and_on_everything_else(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    (sorted_side, _), (shuffled_side, _) = (
+        _shuffle_lesson([0, 0, 1, 1]),
+        _shuffle_lesson([1, 0, 1, 0]),
+    )
+    (row,) = _record_shuffle_lesson(sorted_side, shuffled_side).lessons
+    assert row["differs_in"].startswith("shuffle only: augmentation, batch size, cache, image")
+    with pytest.raises(
+        results.UnlikeSides, match="differ in shuffle, but both record 'buffer of 4 over a list not"
+    ):
+        _record_shuffle_lesson(shuffled_side, shuffled_side)
+    other_buffer, _ = _shuffle_lesson([1, 0, 1, 0], buffer=8)  # a buffer is the shuffle too
+    _record_shuffle_lesson(sorted_side, other_buffer)
+    with pytest.raises(results.UnlikeSides, match=r"differ in cache \('none' against 'memory'\)"):
+        _record_shuffle_lesson(sorted_side, shuffled_side | {"cache": "memory"})
+
+
+def test_a_row_whose_figures_come_from_different_pipelines_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
+    (unsorted, training), (_, other) = _shuffle_lesson([1, 0, 1, 0]), _shuffle_lesson([1, 0], 2)
+    figures = dict(pipeline="p", images_per_second=900.0, wait_share=0.2, val_accuracy=0.8)
+    alike = dict.fromkeys(["images_per_second", "wait_share", "val_accuracy"], unsorted)
+    assert results.record("03_row", conditions=alike, **figures).rows[0]["images_per_second"] == 900
+    unaugmented = conditions(training, **shuffle_and_cache(training))
+    augmented = conditions(
+        training, partial(_crop_and_flip, image_size=8), **shuffle_and_cache(training)
+    )
+    for images_per_second in (unaugmented, conditions(other, **shuffle_and_cache(other))):
+        mixed = {"images_per_second": images_per_second, "val_accuracy": augmented}
+        with pytest.raises(MixedRow, match="the row 'p' mixes .*: augmentation"):
+            results.record("03_mixed", conditions=mixed, **figures)
+    assert "03_mixed" not in results.load_results()
+    suffixed = {"pipeline_b": "b", "images_per_second_b": 1.0, "wait_share_b": 0.5}
+    with pytest.raises(MixedRow, match="the row 'b'"):
+        check_rows(suffixed, {"images_per_second_b": unaugmented, "wait_share_b": augmented})
+
+
+def test_of_pipelines_reads_each_figure_from_its_own_pipeline():
+    cached, plain = _images([1, 0]).cache().shuffle(2).batch(2), _images([0, 1]).batch(2)
+    augment = partial(_crop_and_flip, image_size=8)
+    under = of_pipelines({"a": cached, ("b", "c"): plain}, augment, model="m")
+    assert under["a"]["cache"] == "memory" and under["a"]["model"] == "m"
+    assert under["b"] == under["c"] and under["b"]["shuffle"] == "none"
+    assert under["b"]["augmentation"] == {"_crop_and_flip": {"image_size": 8, "delta": 0.1}}
