@@ -56,8 +56,8 @@ def accelerator_waits(rows: Sequence[Mapping]) -> str | None:
     """Each pipeline's traced wait at an A100's demand beside the wait its own images/s predicts.
 
     The stand-in's step takes a fixed time, so its wait follows from the pipeline's rate; a trace
-    more than ``AGREES`` points from that prediction saw other work or a transient. None when no
-    row traced the stand-in.
+    more than ``AGREES`` points from that prediction saw other work than the timing, or another
+    moment of the machine. None when no row traced the stand-in.
     """
     traced = [row for row in rows if row.get("waiting_accelerator_percent") is not None]
     if not traced:
@@ -86,8 +86,8 @@ def accelerator_waits(rows: Sequence[Mapping]) -> str | None:
         + f". The trace agrees with the wait its own input-only images/s predicts within {AGREES} "
         f"points in {len(predicted) - len(parted)} of {len(predicted)} pipelines"
         + (
-            f"; in {', '.join(parted)} the trace saw other work than the timing (augmentation, the "
-            "step's host work) or a transient"
+            f"; in {', '.join(parted)} they part: the trace and the timing saw different work "
+            "(augmentation, the step's own host work) or a different moment of a shared machine"
             if parted
             else ""
         )

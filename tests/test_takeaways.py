@@ -73,7 +73,7 @@ def test_each_stand_in_wait_stands_beside_its_own_prediction_and_no_other_pipeli
     ]
     sentence = accelerator_waits(rows)
     assert "01 p01 89 % (92 % predicted); 09 p09 54 % (70 % predicted); 07 p07 2 %." in sentence
-    assert "within 10 points in 1 of 2 pipelines; in 09 p09 the trace saw other work" in sentence
+    assert "within 10 points in 1 of 2 pipelines; in 09 p09 they part" in sentence
     assert accelerator_waits([waits("01_a", None, None, 3.0)]) is None
 
 
