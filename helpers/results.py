@@ -57,7 +57,7 @@ class History(Protocol):
 class Pipeline:
     """A pipeline a notebook measured, as the objects the notebook holds; ``figures`` reads them.
 
-    ``measured`` is its input-only throughput and ``ceiling`` the decode ceiling timed beside it;
+    ``measured`` is its input-only throughput and ``ceiling`` the full-decode ceiling timed beside it;
     ``timer`` timed its training epochs; ``trace`` and ``stand_in`` summarise its traces with the
     course model and with the accelerator stand-in (``helpers.accelerator``); ``history`` is the
     fit's, for the last validation accuracy. A number already read from one of them does as well.
@@ -77,11 +77,11 @@ class Pipeline:
 
     def figures(self) -> dict:
         """The numbers every pipeline records, under the names the comparison reads."""
-        rate, ceiling = (
-            _read(self.measured, "images_per_second"),
-            _read(self.ceiling, "images_per_second"),
-        )
-        history = self.history
+        rate = _read(self.measured, "images_per_second")
+        ceiling = _read(self.ceiling, "images_per_second")
+        history = _read(
+            self.history, "history"
+        )  # the fit's accuracies by epoch, or one already read
         return {
             "pipeline": self.name,
             "images_per_second": rate,
@@ -90,9 +90,7 @@ class Pipeline:
             "epoch_seconds": None if self.timer is None else list(_read(self.timer, "seconds")),
             "wait_share": _read(self.trace, "wait_share"),
             "wait_share_accelerator": _read(self.stand_in, "wait_share"),
-            "val_accuracy": history.history["val_accuracy"][-1]
-            if hasattr(history, "history")
-            else history,
+            "val_accuracy": history["val_accuracy"][-1] if isinstance(history, dict) else history,
             "images_used": self.images_used,
             "decodes": self.decodes,
         }
