@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -207,29 +207,24 @@ class MixedRow(ValueError):
     """A pipeline row's figures were measured under different conditions."""
 
 
-def check_rows(numbers: Mapping[str, object], measured_under: Mapping[str, dict]) -> None:
-    """Raise ``MixedRow`` when a pipeline row's figures were measured under different conditions.
+def check_rows(rows: Sequence[Mapping[str, object]], measured_under: Mapping[str, dict]) -> None:
+    """Raise ``MixedRow`` when a notebook's first pipeline row mixes figures measured differently.
 
-    A row is ``numbers["pipeline"]`` or ``numbers["pipeline_<suffix>"]`` with the ``ROW_FIGURES``
-    of the same suffix (as ``results.pipeline_rows`` reads them); those recorded with conditions in
-    ``measured_under`` (figure name to ``conditions``) must all have been measured alike.
+    ``rows`` are ``results.Pipeline.figures()``; the first is the notebook's headline row. Its
+    ``ROW_FIGURES`` recorded with conditions in ``measured_under`` (by figure name, as ``of_pipelines``
+    gives them) must all have been measured alike.
     """
-    for suffix in (
-        key.removeprefix("pipeline") for key in numbers if key.split("_")[0] == "pipeline"
-    ):
-        row = {
-            f + suffix: measured_under[f + suffix]
-            for f in ROW_FIGURES
-            if f + suffix in measured_under
-        }
-        first = next(iter(row.values()), {})
-        names = {name for described in row.values() for name in described}
-        unlike = sorted(n for n in names if any(d.get(n) != first.get(n) for d in row.values()))
-        if unlike:
-            raise MixedRow(
-                f"the row {numbers['pipeline' + suffix]!r} mixes figures measured under different "
-                "conditions: " + "; ".join(f"{name}: {_by_value(row, name)}" for name in unlike)
-            )
+    if not rows:
+        return
+    row = {f: measured_under[f] for f in ROW_FIGURES if f in measured_under}
+    first = next(iter(row.values()), {})
+    names = {name for described in row.values() for name in described}
+    unlike = sorted(n for n in names if any(d.get(n) != first.get(n) for d in row.values()))
+    if unlike:
+        raise MixedRow(
+            f"the row {rows[0]['pipeline']!r} mixes figures measured under different "
+            "conditions: " + "; ".join(f"{name}: {_by_value(row, name)}" for name in unlike)
+        )
 
 
 def _by_value(row: Mapping[str, dict], name: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from helpers.results import format_table
+from helpers.tables import format_table
 
 
 def _encode(image: Image.Image, fmt: str, **options) -> bytes:

@@ -12,9 +12,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from PIL import Image
 
+from helpers.comparison import ceiling_multiple, decodes
 from helpers.messy import SideBySide
 from helpers.profiling import StepSummary, clip
-from helpers.results import ceiling_multiple, decodes
+from helpers.results import CEILING_NOISE
 from helpers.scan import ImageFile, ScanReport
 
 COLORS = {
@@ -373,7 +374,6 @@ def ceiling_panels(
     A decoding pipeline past the ceiling by more than the noise (``results.CEILING_NOISE``) is drawn
     red: it does the ceiling's work per image and more, so its rounds met a quieter machine.
     """
-    from helpers.results import CEILING_NOISE
 
     decoding = list(rates) if decoding is None else decoding
     groups = [

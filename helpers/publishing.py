@@ -45,7 +45,7 @@ def colab_url(notebook: str) -> str:
 SETUP_CELL = """\
 import importlib.util as util, os, sys
 if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # fetch the course
-    URL, REF = "{url}", "{ref}"  # its address, branch or tag
+    URL, REF = "{url}", "{ref}"  # address, branch or tag
     !test -d ../helpers || git -c advice.detachedHead=0 clone -q --depth=1 -b {{REF}} {{URL}} course
     sys.path.insert(0, os.path.abspath("course"))
     util.find_spec("helpers") or sys.exit(f"No course at {{URL}}: fix URL, or unzip it to course/")

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 
-from helpers import publishing, results
+from helpers import comparison, lessons, publishing, results
 from helpers.config import QUICK_ENV, ROOT, display_path
 
 README = ROOT / "README.md"
@@ -63,10 +63,10 @@ def refresh_outputs(notebooks: list[Path]) -> int:
             README,
             HEADLINES_START,
             HEADLINES_END,
-            results.headline_table(results.pipeline_rows(found)),
+            comparison.headline_table(comparison.pipeline_rows(found)),
         )
         write_block(
-            README, LESSONS_START, LESSONS_END, results.lesson_table(results.lesson_rows(found))
+            README, LESSONS_START, LESSONS_END, lessons.lesson_table(lessons.lesson_rows(found))
         )
     return failed
 
@@ -110,7 +110,8 @@ def run_course(
         kernel_log=out / "kernel.log",
     )
     print(f"\nResults in {display_path(out / 'results')}:")
-    print(results.comparison_table(results.pipeline_rows(results.load_results(out / "results"))))
+    found = results.load_results(out / "results")
+    print(comparison.comparison_table(comparison.pipeline_rows(found)))
     return failed
 
 

@@ -117,7 +117,7 @@ def test_the_ref_is_a_setting_defaulting_to_main(monkeypatch) -> None:
         publishing, "_pyproject", lambda: {"project": urls, "tool": {"course": {"ref": "v9.9.9"}}}
     )
     assert "/blob/v9.9.9/notebooks/00_setup_and_data.ipynb" in publishing.badge("00_setup_and_data")
-    assert '"v9.9.9"  # its address, branch or tag' in publishing.setup_cell("00_setup_and_data")
+    assert '"v9.9.9"  # address, branch or tag' in publishing.setup_cell("00_setup_and_data")
 
 
 @every_notebook

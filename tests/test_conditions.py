@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from helpers import results
+from helpers import lessons, results
 from helpers.conditions import (
     ImageDataGenerator,
     MixedRow,
@@ -140,21 +140,21 @@ def test_a_lesson_is_checked_on_what_it_varies_and_on_everything_else(tmp_path, 
     (row,) = _record_shuffle_lesson(sorted_side, shuffled_side).lessons
     assert row["differs_in"].startswith("shuffle only: augmentation, batch size, cache, image")
     with pytest.raises(
-        results.UnlikeSides, match="differ in shuffle, but both record 'buffer of 4 over a list not"
+        lessons.UnlikeSides, match="differ in shuffle, but both record 'buffer of 4 over a list not"
     ):
         _record_shuffle_lesson(shuffled_side, shuffled_side)
     other_buffer, _ = _shuffle_lesson([1, 0, 1, 0], buffer=8)  # a buffer is the shuffle too
     _record_shuffle_lesson(sorted_side, other_buffer)
-    with pytest.raises(results.UnlikeSides, match=r"differ in cache \('none' against 'memory'\)"):
+    with pytest.raises(lessons.UnlikeSides, match=r"differ in cache \('none' against 'memory'\)"):
         _record_shuffle_lesson(sorted_side, shuffled_side | {"cache": "memory"})
 
 
 def test_a_row_whose_figures_come_from_different_pipelines_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path))
     (unsorted, training), (_, other) = _shuffle_lesson([1, 0, 1, 0]), _shuffle_lesson([1, 0], 2)
-    figures = dict(pipeline="p", images_per_second=900.0, wait_share=0.2, val_accuracy=0.8)
+    row = results.Pipeline("p", 900.0, 1000.0, trace=0.2, history=0.8)
     alike = dict.fromkeys(["images_per_second", "wait_share", "val_accuracy"], unsorted)
-    assert results.record("03_row", conditions=alike, **figures).rows[0]["images_per_second"] == 900
+    assert results.record("03_row", row, conditions=alike).rows[0]["images_per_second"] == 900
     unaugmented = conditions(training, **shuffle_and_cache(training))
     augmented = conditions(
         training, partial(_crop_and_flip, image_size=8), **shuffle_and_cache(training)
@@ -162,11 +162,10 @@ def test_a_row_whose_figures_come_from_different_pipelines_is_refused(tmp_path, 
     for images_per_second in (unaugmented, conditions(other, **shuffle_and_cache(other))):
         mixed = {"images_per_second": images_per_second, "val_accuracy": augmented}
         with pytest.raises(MixedRow, match="the row 'p' mixes .*: augmentation"):
-            results.record("03_mixed", conditions=mixed, **figures)
+            results.record("03_mixed", row, conditions=mixed)
     assert "03_mixed" not in results.load_results()
-    suffixed = {"pipeline_b": "b", "images_per_second_b": 1.0, "wait_share_b": 0.5}
     with pytest.raises(MixedRow, match="the row 'b'"):
-        check_rows(suffixed, {"images_per_second_b": unaugmented, "wait_share_b": augmented})
+        check_rows([{"pipeline": "b"}], {"images_per_second": unaugmented, "wait_share": augmented})
 
 
 def test_of_pipelines_reads_each_figure_from_its_own_pipeline():

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from markdown_tables import markdown_rows
 
-from helpers.results import HEADLINE_COLUMNS, LESSONS, markdown_rows
+from helpers.comparison import HEADLINE_COLUMNS
+from helpers.lessons import LESSONS
 from helpers.runner import (
     HEADLINES_END,
     HEADLINES_START,

@@ -97,21 +97,21 @@ def test_every_notebook_runs_on_a_messy_folder_and_uses_every_good_image(messy, 
     _, kinds = messy
     results, setup_printed = whole_course
     found = load_results(results)
-    setup = found.pop("00_setup_and_data")["numbers"]
-    assert (setup["good_images"], setup["bad_files"]) == (len(kinds["good"]), len(kinds["bad"]))
+    scan = found.pop("00_setup_and_data")["numbers"]["scan"]
+    assert (scan["good_images"], scan["bad_files"]) == (len(kinds["good"]), len(kinds["bad"]))
     pipelines = {
-        name: result["numbers"] for name, result in found.items() if "pipeline" in result["numbers"]
+        name: result["pipelines"][0] for name, result in found.items() if result["pipelines"]
     }
     assert len(pipelines) >= 7, sorted(found)
     # ImageDataGenerator's flow_from_directory: no GIF
     legacy_reads = (".png", ".jpg", ".jpeg", ".bmp")
-    for name, numbers in pipelines.items():
+    for name, figures in pipelines.items():
         expected = (
             kinds["good"]
             if name != "01_image_data_generator"
             else {f for f in kinds["good"] if f.lower().endswith(legacy_reads)}
         )
-        assert numbers.get("images_used") == len(expected), name
+        assert figures["images_used"] == len(expected), name
     for relpath in kinds["bad"]:  # notebook 00 says which files it skipped, and why
         assert f"skipped {relpath}: " in setup_printed
 
