@@ -1,7 +1,7 @@
 """The course's comparison: a row per recorded pipeline, its columns, and the tables built from them.
 
 Rows come from what ``results.record`` wrote: each pipeline's standard figures (``results.Pipeline``)
-and the context its notebook was measured in. Notebook 10, the README's headline figures and the
+and the context its notebook was measured in. Notebook 11, the README's headline figures and the
 course's command line show the same rows.
 """
 

@@ -1,4 +1,4 @@
-"""Measured numbers, one JSON file per notebook: what a notebook records and where notebook 10 reads it.
+"""Measured numbers, one JSON file per notebook: what a notebook records and where notebook 11 reads it.
 
 A notebook that measured a pipeline ends with ``record(run.notebook, Pipeline(...), **extras)``:
 ``Pipeline`` takes what the notebook already holds (the throughput and decode ceiling measured, the
@@ -6,7 +6,7 @@ epoch timer, the trace summaries, the fit's history) and works out the figures e
 records under the same names (``Pipeline.figures``); a second pipeline measured in the same notebook
 is a second ``Pipeline``. A lesson's two numbers (``helpers.lessons``) and the few other figures a
 notebook keeps are named extras. The file also keeps the context the numbers were measured in, so
-that notebook 10 (``helpers.comparison``) can tell a fair comparison from an unfair one.
+that notebook 11 (``helpers.comparison``) can tell a fair comparison from an unfair one.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Protocol
 from helpers.comparison import comparison_table, pipeline_rows
 from helpers.config import display_path, settings
 from helpers.lessons import LESSON_KEYS, lesson_rows, lesson_table
-from helpers.tables import format_table as format_table  # notebook 09 prints its tables with it
 
 # A pipeline that decodes every image reads at most this multiple of its decode ceiling (noise).
 CEILING_NOISE = 1.05
@@ -62,7 +61,7 @@ class Pipeline:
     course model and with the accelerator stand-in (``helpers.accelerator``); ``history`` is the
     fit's, for the last validation accuracy. A number already read from one of them does as well.
     ``decodes`` is False for a pipeline that no longer decodes every full-size image on every pass
-    (a cache, records of images already resized): notebook 10 gives it as a multiple of the ceiling.
+    (a cache, records of images already resized): notebook 11 gives it as a multiple of the ceiling.
     """
 
     name: str
@@ -112,7 +111,7 @@ def result_path(notebook: str) -> Path:
 
 @dataclass(frozen=True)
 class Recorded:
-    """A notebook's recorded numbers: where they went, and its rows exactly as notebook 10 shows them."""
+    """A notebook's recorded numbers: where they went, and its rows exactly as notebook 11 shows them."""
 
     path: Path
     rows: list[dict]

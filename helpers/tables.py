@@ -1,4 +1,4 @@
-"""Rows as an aligned text table or a Markdown one: the course's tables, and notebook 09's small ones."""
+"""Rows as an aligned text table or a Markdown one: the course's tables, and notebook 10's small ones."""
 
 from __future__ import annotations
 

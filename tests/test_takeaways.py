@@ -96,7 +96,7 @@ def test_takeaways_list_every_sentence_and_what_is_missing():
     rows = [{**DECODING, **waits("03_files", 50.0, 55.0, 1.0)}, {**CACHED, "val_accuracy": 0.8}]
     for row in rows:
         row.update(cpu_count=2, pipeline=row["notebook"][3:])
-    text = takeaways(rows, 5, missing=["09_scaling_out"])
+    text = takeaways(rows, 5, missing=["10_scaling_out"])
     lines = text.splitlines()
     assert [line.split("**")[1] for line in lines] == [
         "Against its own full-decode ceiling",
@@ -105,5 +105,5 @@ def test_takeaways_list_every_sentence_and_what_is_missing():
         "Validation accuracy",
         "Not compared yet, or not alike:",
     ]
-    assert lines[-1].endswith("09_scaling_out has no results.")
+    assert lines[-1].endswith("10_scaling_out has no results.")
     assert takeaways(rows[:1], 5).startswith("Fewer than two pipelines have results")
