@@ -25,8 +25,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from helpers.results import format_table
 from helpers.scan import ImageFile
+from helpers.tables import format_table
 
 RATIOS = (1, 2, 4, 8)  # the reductions libjpeg offers, as ``decode_jpeg``'s static ``ratio``
 JPEG_FORMATS = {"JPEG", "MPO"}  # Pillow's names for a JPEG: phones save photos as MPO too

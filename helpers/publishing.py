@@ -50,7 +50,7 @@ if "google.colab" in sys.modules or "KAGGLE_KERNEL_RUN_TYPE" in os.environ:  # f
     sys.path.insert(0, os.path.abspath("course"))
     util.find_spec("helpers") or sys.exit(f"No course at {{URL}}: fix URL, or unzip it to course/")
 from helpers.config import start  # on Colab and Kaggle it also installs what the runtime lacks
-run = start("{notebook}")  # scale and dataset: COURSE_SCALE, COURSE_DATASET"""
+settings = start("{notebook}")  # scale, dataset: COURSE_SCALE, COURSE_DATASET"""
 BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)")
 
 

@@ -1,6 +1,6 @@
 """Measured numbers, one JSON file per notebook: what a notebook records and where notebook 11 reads it.
 
-A notebook that measured a pipeline ends with ``record(run.notebook, Pipeline(...), **extras)``:
+A notebook that measured a pipeline ends with ``record(settings.notebook, Pipeline(...), **extras)``:
 ``Pipeline`` takes what the notebook already holds (the throughput and decode ceiling measured, the
 epoch timer, the trace summaries, the fit's history) and works out the figures every such notebook
 records under the same names (``Pipeline.figures``); a second pipeline measured in the same notebook
@@ -192,12 +192,12 @@ def measurement_context() -> dict:
     """Scale, dataset, image and batch size, core count, TensorFlow version and the time, now."""
     import tensorflow as tf  # here, not at the top: reading results needs no TensorFlow
 
-    run = settings()
+    current = settings()
     return {
-        "scale": run.scale.name,
-        "dataset": run.dataset,
-        "image_size": run.scale.image_size,
-        "batch_size": run.scale.batch_size,
+        "scale": current.scale.name,
+        "dataset": current.dataset,
+        "image_size": current.scale.image_size,
+        "batch_size": current.scale.batch_size,
         "cpu_count": os.cpu_count(),
         "tensorflow": tf.__version__,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -225,7 +225,7 @@ def test_setup_cell_fetches_the_course(on, published, tmp_path, monkeypatch) -> 
         repository_url(), published.as_uri()
     )
     namespace = run_setup_cell(source, tmp_path, monkeypatch, on)
-    assert namespace["run"].notebook == "00_setup_and_data"
+    assert namespace["settings"].notebook == "00_setup_and_data"
     assert (tmp_path / "course" / "helpers" / "colab.py").is_file()
     assert Path.cwd() == tmp_path / "course" / "notebooks"  # where the notebooks' own paths start
     assert sys.modules["helpers.config"].ROOT == tmp_path / "course"
